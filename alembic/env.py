@@ -1,0 +1,139 @@
+"""Alembic's environment: how every upgrade, downgrade and autogenerate reaches PostgreSQL.
+
+What it guarantees, online and offline alike:
+- the URL comes from `DATABASE_URL` through `app.settings` (or `sqlalchemy.url` when a tool sets
+  one), and a connection or engine handed in through `config.attributes["connection"]` is used
+  as is (pytest-alembic and the migration gate rely on this);
+- `lock_timeout` and `statement_timeout` are set before any DDL, and appear in `--sql` output,
+  so a migration gives up instead of queueing behind a long transaction and stalling the table;
+- each revision runs in its own transaction (so `autocommit_block()` works and a failing
+  revision leaves the one before it intact);
+- online, a session-level advisory lock serialises concurrent upgraders: a second
+  `alembic upgrade head` waits, then finds nothing to do;
+- autogenerate compares column types and server defaults, not only tables and columns.
+
+Timeouts can be changed with `-x lock_timeout=2s -x statement_timeout=5min` or the
+`MIGRATION_LOCK_TIMEOUT` / `MIGRATION_STATEMENT_TIMEOUT` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from logging.config import fileConfig
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, pool, text
+
+from alembic import context
+from app.models import Base
+from app.settings import get_settings, normalise_database_url
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+# Any bigint works, as long as every upgrader of the database uses the same one.
+ADVISORY_LOCK_KEY = 0x17E3_5A1E_0001
+DEFAULT_LOCK_TIMEOUT = "5s"
+DEFAULT_STATEMENT_TIMEOUT = "5min"
+_DURATION = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
+
+
+def _duration(name: str, env_var: str, default: str) -> str:
+    """A timeout from `-x name=…`, else the environment, else the default; validated."""
+    value = context.get_x_argument(as_dictionary=True).get(name) or os.environ.get(env_var)
+    value = (value or default).strip()
+    if not _DURATION.match(value):
+        raise ValueError(f"{name}={value!r} is not a PostgreSQL duration such as '5s' or '250ms'")
+    return value
+
+
+def timeout_statements() -> list[str]:
+    """The `SET` statements every migration session starts with."""
+    lock = _duration("lock_timeout", "MIGRATION_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+    statement = _duration(
+        "statement_timeout", "MIGRATION_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT
+    )
+    return [f"SET lock_timeout = '{lock}'", f"SET statement_timeout = '{statement}'"]
+
+
+def configure_options() -> dict[str, Any]:
+    """Options shared by offline and online mode, so the two never disagree."""
+    return {
+        "target_metadata": target_metadata,
+        "compare_type": True,
+        "compare_server_default": True,
+        "transaction_per_migration": True,
+    }
+
+
+def database_url() -> str:
+    """`sqlalchemy.url` if a tool set one, else the service's `DATABASE_URL`."""
+    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    if not url:
+        raise RuntimeError(
+            "No database to migrate: set DATABASE_URL (for example "
+            "postgresql://postgres@127.0.0.1:5432/items) or pass a connection in "
+            'config.attributes["connection"].'
+        )
+    return normalise_database_url(url).render_as_string(hide_password=False)
+
+
+def run_migrations_offline() -> None:
+    """Render the migrations as SQL (`alembic upgrade a:b --sql`) without a database."""
+    context.configure(
+        url=database_url(),
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **configure_options(),
+    )
+    for statement in timeout_statements():
+        context.execute(statement)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_locked(connection: Connection) -> None:
+    """Take the advisory lock, set the timeouts, migrate, and release the lock."""
+    if connection.in_transaction():
+        raise RuntimeError(
+            "env.py needs a connection outside any transaction: each revision runs in its "
+            "own transaction, which an outer one would swallow (and autocommit_block() break)"
+        )
+    # Wait for any other upgrader first (no lock_timeout yet: it would cut this wait short).
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    try:
+        for statement in timeout_statements():
+            connection.execute(text(statement))
+        connection.commit()
+        context.configure(connection=connection, **configure_options())
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        connection.execute(text("RESET lock_timeout"))
+        connection.execute(text("RESET statement_timeout"))
+        connection.commit()
+
+
+def run_migrations_online() -> None:
+    """Migrate a live database, on a handed-in connection or engine when there is one."""
+    connectable = config.attributes.get("connection")
+    if isinstance(connectable, Connection):
+        _run_locked(connectable)
+        return
+    if not isinstance(connectable, Engine):
+        connectable = create_engine(database_url(), poolclass=pool.NullPool)
+    with connectable.connect() as connection:
+        _run_locked(connection)
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

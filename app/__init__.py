@@ -1,0 +1,1 @@
+"""The items service: a FastAPI CRUD API over PostgreSQL whose schema evolves through Alembic."""

@@ -1,0 +1,70 @@
+"""The engine and the per-request session, both built lazily from the settings.
+
+Routes are plain `def` functions, so FastAPI runs them in its worker threads and psycopg2's
+blocking calls never stall the event loop; `configure_worker_threads` sizes those threads to the
+pool so a thread always finds a connection or gives up after `db_pool_timeout` with a 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from app.settings import Settings, get_settings, normalise_database_url
+
+
+class DatabaseNotConfiguredError(RuntimeError):
+    """Raised when the API is asked for a connection but no `DATABASE_URL` was given."""
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Create the pooled engine the API uses.
+
+    `pool_pre_ping` makes a connection that died while PostgreSQL restarted be replaced instead
+    of failing a request, so the service recovers by itself when the server comes back.
+    """
+    if settings.database_url is None:
+        raise DatabaseNotConfiguredError(
+            "DATABASE_URL is not set; export it, or start the service with `python -m app.serve` "
+            "which brings its own PostgreSQL"
+        )
+    connect_options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+    return create_engine(
+        normalise_database_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": settings.db_connect_timeout,
+            "options": connect_options,
+            "application_name": "items-service",
+        },
+    )
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    """The process-wide engine, built on first use; `dispose_engine()` forgets it."""
+    return build_engine(get_settings())
+
+
+def dispose_engine() -> None:
+    """Close every pooled connection and forget the engine (at shutdown, or between tests)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request. Routes commit explicitly, before they answer."""
+    with Session(get_engine(), autoflush=False, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,101 @@
+"""Turns every failure into a clear 4xx or 503, in one place.
+
+A 500 from this service is always a bug. Database trouble the client cannot fix but can wait out
+(server down, pool exhausted, statement timed out) is a 503 with `Retry-After`; a row the
+database refuses is a 422 naming the rule it broke.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from app.database import DatabaseNotConfiguredError
+
+RETRY_AFTER_SECONDS = "1"
+
+
+def _json_safe(value: Any) -> Any:
+    """Make an echoed input encodable: non-finite floats and lone surrogates become strings.
+
+    FastAPI echoes the offending input in a 422; echoing `NaN` or an unpaired surrogate as-is
+    would make the error response itself fail to encode, which is how a 422 turns into a 500.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _json_safe(str(value))
+
+
+def _validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    details = [
+        {
+            "type": item["type"],
+            "loc": [_json_safe(part) for part in item["loc"]],
+            "msg": item["msg"],
+            "input": _json_safe(item.get("input")),
+        }
+        for item in error.errors()
+    ]
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": details}
+    )
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={"detail": detail},
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def _pool_exhausted(_: Request, __: Exception) -> JSONResponse:
+    return _unavailable("Every database connection is busy; retry shortly.")
+
+
+def _database_unavailable(_: Request, __: Exception) -> JSONResponse:
+    return _unavailable("The database is unavailable; retry shortly.")
+
+
+def _database_refused(request: Request, error: Exception) -> JSONResponse:
+    """Integrity and data errors are the client's (422); lost connections are a 503."""
+    assert isinstance(error, DBAPIError)
+    if isinstance(error, IntegrityError | DataError) and not error.connection_invalidated:
+        diagnostic = getattr(error.orig, "diag", None)
+        rule = getattr(diagnostic, "constraint_name", None) or type(error.orig).__name__
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": f"The database refused the item: it breaks the rule {rule!r}."},
+        )
+    if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
+        return _database_unavailable(request, error)
+    raise error
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Install the handlers above on `app`."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
+    app.add_exception_handler(DatabaseNotConfiguredError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_refused)

@@ -1,0 +1,121 @@
+"""The items router: create, list, read, update and delete, each one statement and one commit.
+
+Handlers are plain `def`: FastAPI runs them in worker threads, so psycopg2's blocking calls never
+stall the event loop (the tutorial's `async def` handlers did, and deadlocked under load). Each
+handler commits before it returns, so a success is only ever reported for a committed write.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from app import repository
+from app.database import SessionDep
+from app.models import ID_MAX
+from app.schemas import ErrorBody, ItemCreate, ItemRead, ItemUpdate
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 15
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+ItemIdPath = Annotated[int, Path(ge=1, le=ID_MAX, description="The item's id.")]
+
+_UNAVAILABLE = {
+    "model": ErrorBody,
+    "description": "The database is unavailable or saturated; retry after `Retry-After` seconds.",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+}
+_NOT_FOUND = {"model": ErrorBody, "description": "No item has this id."}
+_TOO_LARGE = {"model": ErrorBody, "description": "The body is larger than the service accepts."}
+_COMMON: dict[int | str, dict[str, object]] = {503: _UNAVAILABLE}
+_WITH_BODY: dict[int | str, dict[str, object]] = {**_COMMON, 413: _TOO_LARGE}
+
+
+def _not_found(item_id: int) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"Item {item_id} not found")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_WITH_BODY,
+        201: {
+            "description": "The item as stored.",
+            "headers": {"Location": {"schema": {"type": "string"}, "description": "Its URL."}},
+        },
+    },
+)
+def create_item(data: ItemCreate, session: SessionDep, response: Response) -> ItemRead:
+    """Create an item; `quantity` defaults to 0."""
+    row = repository.create_item(session, data.model_dump())
+    session.commit()
+    response.headers["Location"] = f"{router.prefix}/{row['id']}"
+    return ItemRead.model_validate(row)
+
+
+@router.get(
+    "",
+    responses={
+        **_COMMON,
+        200: {
+            "description": "One page of items in id order.",
+            "headers": {
+                "X-Total-Count": {
+                    "schema": {"type": "integer"},
+                    "description": "How many items exist in all.",
+                }
+            },
+        },
+    },
+)
+def read_items(
+    session: SessionDep,
+    response: Response,
+    skip: Annotated[int, Query(ge=0, le=ID_MAX, description="Items to skip.")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")
+    ] = DEFAULT_PAGE_SIZE,
+) -> list[ItemRead]:
+    """List items in id order, `limit` at a time from `skip`; the total is in `X-Total-Count`."""
+    total, rows = repository.list_items(session, skip=skip, limit=limit)
+    session.commit()
+    response.headers["X-Total-Count"] = str(total)
+    return [ItemRead.model_validate(row) for row in rows]
+
+
+@router.get("/{item_id}", responses={**_COMMON, 404: _NOT_FOUND})
+def read_item(item_id: ItemIdPath, session: SessionDep) -> ItemRead:
+    """Read one item."""
+    row = repository.get_item(session, item_id)
+    session.commit()
+    if row is None:
+        raise _not_found(item_id)
+    return ItemRead.model_validate(row)
+
+
+@router.put("/{item_id}", responses={**_WITH_BODY, 404: _NOT_FOUND})
+def update_item(item_id: ItemIdPath, data: ItemUpdate, session: SessionDep) -> ItemRead:
+    """Change the fields given (any of name, price, quantity); the others stay as they are."""
+    row = repository.update_item(session, item_id, data.model_dump(exclude_unset=True))
+    session.commit()
+    if row is None:
+        raise _not_found(item_id)
+    return ItemRead.model_validate(row)
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_COMMON, 404: _NOT_FOUND},
+)
+def delete_item(item_id: ItemIdPath, session: SessionDep) -> Response:
+    """Delete an item."""
+    deleted = repository.delete_item(session, item_id)
+    session.commit()
+    if not deleted:
+        raise _not_found(item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

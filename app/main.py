@@ -1,0 +1,55 @@
+"""The app factory: builds the FastAPI application and wires its router, limits and handlers.
+
+`app` at module level is what `uvicorn app.main:app` serves. Building it opens no connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from app import items
+from app.database import dispose_engine
+from app.errors import register_error_handlers
+from app.settings import Settings, get_settings
+
+
+def configure_worker_threads(settings: Settings) -> None:
+    """Give the route threads exactly as many slots as the pool has connections.
+
+    Each handler holds at most one connection, so with one thread per connection no thread ever
+    waits on the pool while holding a slot that the thread returning a connection would need:
+    surplus requests queue for a thread instead, in order, and nothing deadlocks at any number
+    of clients. (The pool timeout still turns a stuck pool into a 503.)
+    """
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = settings.pool_capacity
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Size the worker threads at start; close pooled connections at shutdown."""
+    configure_worker_threads(get_settings())
+    yield
+    dispose_engine()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Items service",
+        version="0.1.0",
+        summary="CRUD for items on PostgreSQL, with migrations gated by a verification suite.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.include_router(items.router)
+    register_error_handlers(app)
+    return app
+
+
+app = create_app()

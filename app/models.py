@@ -1,0 +1,66 @@
+"""The ORM model of the `items` table: the single source of truth that the migrations must match.
+
+Every rule the API enforces is also a CHECK constraint here, so a row written by any client (a
+psql session, a data migration, another service) is always one the API can read back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, CheckConstraint, Double, Identity, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAME_MAX_LENGTH = 200
+QUANTITY_MAX = 2**31 - 1  # PostgreSQL `integer`
+ID_MAX = 2**63 - 1  # PostgreSQL `bigint`
+
+# What Python's `str.isspace()` calls whitespace, spelled out so that PostgreSQL's `btrim`
+# strips exactly the same characters: "blank" must mean the same thing on both sides.
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+# Constraint names come from this convention, so every migration can drop them by a name we
+# chose rather than one PostgreSQL invented.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def sql_string_literal(value: str) -> str:
+    """Quote `value` as a standard SQL string literal (quotes doubled, no backslash escapes)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata names every constraint through `NAMING_CONVENTION`."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Item(Base):
+    """One item for sale.
+
+    `id` is a `bigint` identity column: identity (not `serial`) because it is the SQL standard
+    and its sequence belongs to the column; `bigint` because an `integer` key runs out at 2.1
+    billion inserts and widening a primary key later rewrites the table under an exclusive lock.
+    """
+
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint(
+            f"btrim(name, {sql_string_literal(WHITESPACE)}) <> ''", name="name_not_blank"
+        ),
+        # NaN sorts above every number in PostgreSQL, so `< 'Infinity'` also rejects NaN.
+        CheckConstraint("price > 0 AND price < 'Infinity'::float8", name="price_positive_finite"),
+        CheckConstraint("quantity >= 0", name="quantity_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    price: Mapped[float] = mapped_column(Double, nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+
+items_table = Item.__table__

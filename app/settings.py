@@ -1,0 +1,72 @@
+"""Configuration read from the environment (and an optional `.env`), in one typed place.
+
+Nothing here opens a connection: the engine is built lazily from these settings, so tests and
+tools can point `DATABASE_URL` elsewhere before anything touches the database.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+PSYCOPG2_DRIVER = "postgresql+psycopg2"
+
+
+def normalise_database_url(url: str | URL) -> URL:
+    """Return `url` with the psycopg2 driver spelled out.
+
+    SQLAlchemy 2.1 maps a bare `postgresql://` URL to psycopg 3, which this project does not
+    install; Heroku-style `postgres://` URLs are rejected outright. Both are rewritten here so
+    that every URL a user may paste reaches psycopg2. An explicit other driver is kept: whoever
+    wrote `postgresql+psycopg://` chose it on purpose.
+    """
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in {"postgres", "postgresql"}:
+        parsed = parsed.set(drivername=PSYCOPG2_DRIVER)
+    if not parsed.drivername.startswith("postgresql"):
+        raise ValueError(f"only PostgreSQL is supported, got the {parsed.drivername!r} driver")
+    return parsed
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each maps to an upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: `python -m app.serve` starts an embedded server.",
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=0, ge=0, le=1000)
+    db_pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for a pooled connection before answering 503.",
+    )
+    db_connect_timeout: int = Field(default=3, ge=1, description="Seconds to reach PostgreSQL.")
+    db_statement_timeout_ms: int = Field(
+        default=10_000, ge=0, description="Per-statement ceiling for API queries (0 = none)."
+    )
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024, description="Larger bodies get 413.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg2(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return normalise_database_url(value).render_as_string(hide_password=False)
+
+    @property
+    def pool_capacity(self) -> int:
+        """How many connections the pool can hand out at once."""
+        return self.db_pool_size + self.db_max_overflow
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; `get_settings.cache_clear()` re-reads the environment."""
+    return Settings()
