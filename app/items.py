@@ -100,7 +100,7 @@ def read_item(item_id: ItemIdPath, session: SessionDep) -> ItemRead:
 @router.put("/{item_id}", responses={**_WITH_BODY, 404: _NOT_FOUND})
 def update_item(item_id: ItemIdPath, data: ItemUpdate, session: SessionDep) -> ItemRead:
     """Change the fields given (any of name, price, quantity); the others stay as they are."""
-    row = repository.update_item(session, item_id, data.model_dump(exclude_unset=True))
+    row = repository.update_item(session, item_id, data.model_dump())
     session.commit()
     if row is None:
         raise _not_found(item_id)

@@ -6,7 +6,18 @@ psql session, a data migration, another service) is always one the API can read 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, Double, Identity, Integer, MetaData, String
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Double,
+    Identity,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAME_MAX_LENGTH = 200
@@ -63,4 +74,4 @@ class Item(Base):
     quantity: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
-items_table = Item.__table__
+items_table = cast(Table, Item.__table__)

@@ -37,9 +37,7 @@ def list_items(session: Session, *, skip: int, limit: int) -> tuple[int, Sequenc
     the page is empty (`skip` past the end).
     """
     totals = select(func.count().label("total")).select_from(items_table).subquery("totals")
-    page = (
-        select(*_ITEM_COLUMNS).order_by(items_table.c.id).offset(skip).limit(limit).subquery("p")
-    )
+    page = select(*_ITEM_COLUMNS).order_by(items_table.c.id).offset(skip).limit(limit).subquery("p")
     statement = (
         select(totals.c.total, *page.c)
         .select_from(totals.outerjoin(page, true()))

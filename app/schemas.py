@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+)
 
 from app.models import ID_MAX, NAME_MAX_LENGTH, QUANTITY_MAX, WHITESPACE
 
@@ -63,15 +71,15 @@ class ItemUpdate(BaseModel):
     """Body of `PUT /items/{id}`: a partial update of the fields given.
 
     The fields are not nullable: an omitted field is left alone, an explicit `null` is a 422
-    (the column cannot hold it), never a silent no-op. Defaults are not validated, so `None`
-    here only marks "not given" and `model_dump(exclude_unset=True)` drops it.
+    (the column cannot hold it), never a silent no-op. Pydantic's `MISSING` marks "not given":
+    it is left out of `model_dump()` and keeps the schema free of a false `null` option.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name = Field(default=None)
-    price: Price = Field(default=None)
-    quantity: Quantity = Field(default=None)
+    name: Name | MISSING = MISSING
+    price: Price | MISSING = MISSING
+    quantity: Quantity | MISSING = MISSING
 
 
 class ItemRead(BaseModel):

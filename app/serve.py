@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from alembic.config import Config
 from sqlalchemy import create_engine, make_url, pool, text
 
 from alembic import command
-from alembic.config import Config
 from app.settings import get_settings, normalise_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,10 +31,10 @@ def embedded_postgres(data_dir: Path = EMBEDDED_DATA_DIR) -> Iterator[str]:
 
     The server stops when the last process using it exits; the data directory stays.
     """
-    import pgserver  # noqa: PLC0415  (only this path needs it, and it is slow to import)
+    from pgserver.postgres_server import get_server  # noqa: PLC0415  (slow; only needed here)
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = get_server(data_dir, cleanup_mode="stop")
     try:
         admin_url = normalise_database_url(server.get_uri())
         ensure_database(admin_url.render_as_string(hide_password=False), EMBEDDED_DATABASE)
@@ -75,7 +75,7 @@ def serve(host: str, port: int) -> None:
         get_settings.cache_clear()
         upgrade_to_head(database_url)
         shown = make_url(database_url).render_as_string(hide_password=True)
-        print(f"Serving http://{host}:{port}/docs on {shown}", flush=True)  # noqa: T201
+        print(f"Serving http://{host}:{port}/docs on {shown}", flush=True)
         uvicorn.run("app.main:app", host=host, port=port)
 
 

@@ -17,6 +17,7 @@ Safe on a live, populated table:
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "9a4f2e61c8d5"

@@ -1,0 +1,54 @@
+"""Session-wide PostgreSQL for every test, and the database migrated to head by Alembic.
+
+The server comes from `TEST_DATABASE_URL`, else Docker through testcontainers, else the embedded
+`pgserver` (see `tests/support/postgres.py`). With `CI=true` a missing server fails the run: a
+suite that skips its database tests has tested nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import URL
+
+from tests.support.migrations import upgrade
+from tests.support.postgres import NoPostgresAvailableError, PostgresServer, start_postgres
+
+
+def running_in_ci() -> bool:
+    """CI sets `CI=true`; there, nothing may be skipped for want of a database."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server this run creates its databases on."""
+    try:
+        with start_postgres() as server:
+            yield server
+    except NoPostgresAvailableError as error:
+        message = f"no PostgreSQL for the tests: {error}"
+        if running_in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def head_template(postgres_server: PostgresServer) -> Iterator[str]:
+    """Name of a database migrated to head by Alembic (never `create_all`), built once a run.
+
+    Tests copy it (`CREATE DATABASE … TEMPLATE`) or share it inside a rolled-back transaction.
+    """
+    with postgres_server.temporary_database("items_head") as url:
+        upgrade(url, "head")
+        assert url.database is not None
+        yield url.database
+
+
+@pytest.fixture(scope="session")
+def head_database_url(postgres_server: PostgresServer, head_template: str) -> Iterator[URL]:
+    """A database at head that API tests share, each inside its own rolled-back transaction."""
+    with postgres_server.temporary_database("items_api", template=head_template) as url:
+        yield url

@@ -1,0 +1,45 @@
+"""Fixtures for the API tests: one app and client per run, one rolled-back transaction per test.
+
+Property-based tests cannot use the function-scoped `db` fixture per example (hypothesis runs
+every example inside one fixture call); they open `rolled_back(api_engine, app)` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import URL, Connection, Engine, create_engine
+
+from app.main import create_app
+from tests.support.api import rolled_back
+
+
+@pytest.fixture(scope="session")
+def api_engine(head_database_url: URL) -> Iterator[Engine]:
+    """An engine on the shared database at head."""
+    engine = create_engine(head_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app() -> FastAPI:
+    """The application under test, built exactly as production builds it."""
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client that runs the app's lifespan; 500s come back as responses, not exceptions."""
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(api_engine: Engine, app: FastAPI) -> Iterator[Connection]:
+    """This test's transaction: the app writes into it, and it is rolled back afterwards."""
+    with rolled_back(api_engine, app) as connection:
+        yield connection
