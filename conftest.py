@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import URL
 
 from tests.support.migrations import upgrade
@@ -20,6 +21,18 @@ from tests.support.postgres import NoPostgresAvailableError, PostgresServer, sta
 def running_in_ci() -> bool:
     """CI sets `CI=true`; there, nothing may be skipped for want of a database."""
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+# Hypothesis profiles: `dev` is quick for local runs; `ci` (chosen under CI=true, or with
+# HYPOTHESIS_PROFILE=ci) runs more examples, derandomized so a red build reproduces exactly.
+# Every failure prints the minimal example and the `@reproduce_failure` blob.
+settings.register_profile(
+    "dev", max_examples=40, deadline=None, print_blob=True, suppress_health_check=()
+)
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, derandomize=True, database=None, print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if running_in_ci() else "dev"))
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,9 @@ import re
 from logging.config import fileConfig
 from typing import Any
 
+from alembic import context
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 
-from alembic import context
 from app.models import Base
 from app.settings import get_settings, normalise_database_url
 

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, make_url, pool, text
 
-from alembic import command
 from app.settings import get_settings, normalise_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

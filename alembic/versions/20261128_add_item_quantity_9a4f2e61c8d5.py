@@ -17,7 +17,6 @@ Safe on a live, populated table:
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "9a4f2e61c8d5"

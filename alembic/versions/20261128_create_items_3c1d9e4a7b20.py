@@ -10,7 +10,6 @@ Describe tables as they are at this revision: never import application code here
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "3c1d9e4a7b20"
