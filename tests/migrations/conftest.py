@@ -1,0 +1,50 @@
+"""Fixtures for the migration gate: a fresh, empty database for every test.
+
+pytest-alembic's invariants hold here: the engine points at an empty database, outside any
+transaction, and nothing is rolled back. `CREATE DATABASE … TEMPLATE template0` costs
+milliseconds, so every test gets its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import URL, Engine, create_engine, pool
+
+from tests.migrations.gate.history import History
+from tests.support.migrations import alembic_config as project_alembic_config
+from tests.support.postgres import PostgresServer
+
+
+@pytest.fixture
+def empty_database_url(postgres_server: PostgresServer) -> Iterator[URL]:
+    """A new empty UTF-8 database, dropped after the test."""
+    with postgres_server.temporary_database("items_migration") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_engine(empty_database_url: URL) -> Iterator[Engine]:
+    """An engine on `empty_database_url` that pools nothing (so the database can be dropped)."""
+    engine = create_engine(empty_database_url, poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def project_history() -> History:
+    """The project's own revisions, `alembic/versions`."""
+    return History()
+
+
+@pytest.fixture
+def alembic_config() -> object:
+    """pytest-alembic's config: the project's alembic.ini, logging left to pytest."""
+    return project_alembic_config()
+
+
+@pytest.fixture
+def alembic_engine(empty_engine: Engine) -> Engine:
+    """pytest-alembic's engine: a fresh empty PostgreSQL database (its default is SQLite)."""
+    return empty_engine
