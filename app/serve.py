@@ -1,8 +1,9 @@
 """`python -m app.serve`: migrate the database to head, then serve the API on 127.0.0.1:8000.
 
 With `DATABASE_URL` set, that server is used and nothing else is started. Without it, an embedded
-PostgreSQL from the `pgserver` wheel is started with its data in `.pgdata/` (git-ignored), so a
-machine with nothing but Python can run the service, and its items survive restarts.
+PostgreSQL from the `pgserver` wheel is started with its data in `.pgdata/` (git-ignored; set
+`EMBEDDED_PGDATA` to keep it elsewhere), so a machine with nothing but Python can run the
+service, and its items survive restarts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import create_engine, make_url, pool, text
 from app.settings import get_settings, normalise_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EMBEDDED_DATA_DIR = PROJECT_ROOT / ".pgdata"
+EMBEDDED_DATA_DIR = Path(os.environ.get("EMBEDDED_PGDATA") or PROJECT_ROOT / ".pgdata")
 EMBEDDED_DATABASE = "items"
 
 

@@ -1,0 +1,89 @@
+"""`python -m app.serve`, run as a user runs it: migrate, serve, keep the data across restarts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import status
+
+from tests.support.migrations import PROJECT_ROOT
+from tests.support.postgres import PostgresServer
+
+STARTUP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(environment: Mapping[str, str]) -> Iterator[str]:
+    """Run the serve command until the block ends; yield its base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"{base_url}/items", timeout=2).status_code == status.HTTP_200_OK:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            process.terminate()
+            output, _ = process.communicate(timeout=30)
+            pytest.fail(f"app.serve did not answer within {STARTUP_SECONDS}s:\n{output}")
+        yield base_url
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def without_database_url() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+
+
+@pytest.mark.slow
+def test_serve_brings_its_own_postgres_and_keeps_items_across_restarts(tmp_path: Path) -> None:
+    environment = {**without_database_url(), "EMBEDDED_PGDATA": str(tmp_path / "pgdata")}
+    with serving(environment) as base_url:
+        created = httpx.post(f"{base_url}/items", json={"name": "kept", "price": 2.5})
+        assert created.status_code == status.HTTP_201_CREATED
+    with serving(environment) as base_url:
+        item = httpx.get(f"{base_url}{created.headers['Location']}")
+        assert item.status_code == status.HTTP_200_OK
+        assert item.json() == created.json()
+
+
+def test_serve_uses_database_url_and_migrates_it(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    embedded_data = tmp_path / "must-not-be-created"
+    with postgres_server.temporary_database("items_serve") as url:
+        rendered = url.render_as_string(hide_password=False)
+        environment = {"DATABASE_URL": rendered, "EMBEDDED_PGDATA": str(embedded_data)}
+        with serving(environment) as base_url:
+            response = httpx.post(f"{base_url}/items", json={"name": "mug", "price": 1.0})
+            assert response.status_code == status.HTTP_201_CREATED
+            assert response.json()["quantity"] == 0
+    assert not embedded_data.exists(), "a DATABASE_URL was given, yet an embedded server started"
