@@ -1,0 +1,81 @@
+"""`python -m bench [--quick]`: every benchmark, figures printed as Markdown tables.
+
+`--quick` is a smoke run for CI (about two minutes); the default is the full run whose output
+goes into `bench/RESULTS.md`. `--only api,migrations,gate` picks benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from bench.api_load import ApiConfig, run_api_benchmark
+from bench.environment import describe
+from bench.loadgen import choose
+from bench.postgres import benchmark_server
+from bench.server import fastest_settings
+
+BENCHMARKS = ("api", "migrations", "gate")
+
+
+def _variant(text: str) -> tuple[str, dict[str, str]]:
+    """`label:KEY=VALUE,KEY=VALUE` → an app variant run beside the default app."""
+    label, _, assignments = text.partition(":")
+    env = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
+    return label, env
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short smoke run (~2 min)")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
+    parser.add_argument("--database-url", help="server to use (else BENCH_DATABASE_URL, ...)")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        type=_variant,
+        default=[],
+        help="extra app config measured beside the default, e.g. "
+        "'pool5:DB_POOL_SIZE=5' or 'psycopg3:DRIVER=psycopg' (repeatable)",
+    )
+    parser.add_argument("--rows-10m", action="store_true", help="also migrate 10M rows")
+    parser.add_argument("--gate-sizes", default=None, help="chain lengths, e.g. 25,50,100")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the chosen benchmarks against one PostgreSQL server."""
+    arguments = parse_arguments(argv)
+    chosen = {name.strip() for name in arguments.only.split(",") if name.strip()}
+    unknown = chosen - set(BENCHMARKS)
+    if unknown:
+        sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    started = time.monotonic()
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    mode = "quick" if arguments.quick else "full"
+    out(f"# Benchmarks ({mode}): python -m bench {' '.join(sys.argv[1:])}".rstrip())
+    with benchmark_server(arguments.database_url) as server:
+        for line in describe(server.admin_url):
+            out(line)
+        out(f"PostgreSQL from: {server.origin}")
+        out("")
+        if "api" in chosen:
+            config = (
+                ApiConfig(rounds=3, seconds=2, sweep=(4, 32, 256), sweep_seconds=2)
+                if arguments.quick
+                else ApiConfig()
+            )
+            config = ApiConfig(**{**config.__dict__, "variants": dict(arguments.variant)})
+            run_api_benchmark(server, config, choose(arguments.loadgen), fastest_settings(), out)
+            out("")
+    out(f"(total {time.monotonic() - started:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
