@@ -11,8 +11,9 @@ import math
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -21,6 +22,8 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.database import DatabaseNotConfiguredError
 
@@ -93,8 +96,36 @@ def _database_refused(request: Request, error: Exception) -> JSONResponse:
     raise error
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, found by asking the router for each."""
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method, "path_params": {}}
+        probe.pop("route", None)
+        probe.pop("endpoint", None)
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """FastAPI's own rendering, except that a 405 lists every method the path supports.
+
+    Starlette answers 405 from the first route whose path matches, so `OPTIONS /items` said
+    `Allow: POST` although `GET /items` exists too; RFC 9110 requires the full list.
+    """
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        error.headers = {**(error.headers or {}), "Allow": _allowed_methods(request)}
+    return await http_exception_handler(request, error)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers above on `app`."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
     app.add_exception_handler(DatabaseNotConfiguredError, _database_unavailable)
