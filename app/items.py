@@ -29,9 +29,18 @@ _UNAVAILABLE = {
     "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
 }
 _NOT_FOUND = {"model": ErrorBody, "description": "No item has this id."}
-_TOO_LARGE = {"model": ErrorBody, "description": "The body is larger than the service accepts."}
+# Starlette answers 413 itself: as JSON when the body outgrows the limit while it is read, but as
+# plain text when `Content-Length` already announces too much, before the app sees the request.
+_TOO_LARGE = {
+    "model": ErrorBody,
+    "description": "The body is larger than the service accepts.",
+    "content": {"text/plain": {"schema": {"type": "string"}, "example": "Content Too Large"}},
+}
+# FastAPI answers 400 when the body cannot be read as text at all (bytes that are not UTF-8);
+# text that is not JSON is a 422 like every other invalid body.
+_UNREADABLE = {"model": ErrorBody, "description": "The body is not UTF-8 text."}
 _COMMON: dict[int | str, dict[str, object]] = {503: _UNAVAILABLE}
-_WITH_BODY: dict[int | str, dict[str, object]] = {**_COMMON, 413: _TOO_LARGE}
+_WITH_BODY: dict[int | str, dict[str, object]] = {**_COMMON, 400: _UNREADABLE, 413: _TOO_LARGE}
 
 
 def _not_found(item_id: int) -> HTTPException:

@@ -9,10 +9,10 @@ from fastapi import FastAPI, status
 from fastapi.testclient import TestClient
 
 EXPECTED_STATUSES = {
-    ("/items", "post"): {"201", "413", "422", "503"},
+    ("/items", "post"): {"201", "400", "413", "422", "503"},
     ("/items", "get"): {"200", "422", "503"},
     ("/items/{item_id}", "get"): {"200", "404", "422", "503"},
-    ("/items/{item_id}", "put"): {"200", "404", "413", "422", "503"},
+    ("/items/{item_id}", "put"): {"200", "400", "404", "413", "422", "503"},
     ("/items/{item_id}", "delete"): {"204", "404", "422", "503"},
 }
 
