@@ -13,6 +13,7 @@ from pydantic import (
     MISSING,
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
@@ -35,6 +36,18 @@ def _storable_name(name: str) -> str:
     return name
 
 
+def _integral_number(value: object) -> object:
+    """Read `3.0` as 3: JSON has one number type, and JSON Schema's `integer` includes 3.0.
+
+    The published schema says `quantity` is an `integer`, which by JSON Schema admits 3.0, so the
+    API must too. Fractions, `NaN`, infinities, strings and booleans pass through unchanged and are
+    refused by the strict check as before.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 Name = Annotated[
     str,
     Field(
@@ -53,6 +66,7 @@ Price = Annotated[
 Quantity = Annotated[
     StrictInt,
     Field(ge=0, le=QUANTITY_MAX, description="Units in stock.", examples=[3]),
+    BeforeValidator(_integral_number),
 ]
 ItemId = Annotated[int, Field(ge=1, le=ID_MAX)]
 
