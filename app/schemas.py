@@ -48,6 +48,13 @@ def _integral_number(value: object) -> object:
     return value
 
 
+# The same rule as `_storable_name`, as a JSON Schema `pattern` for the published schema only:
+# without it the schema promised that "\u0000" and "   " were valid names. Validation stays with
+# `_storable_name`, whose messages say which rule was broken. (Lone surrogates cannot be
+# expressed portably in a pattern; JSON generators never produce them.)
+_NOT_NAME_CHARS = "\\u0000" + "".join(f"\\u{ord(char):04x}" for char in WHITESPACE)
+NAME_PATTERN = f"^[^\\u0000]*[^{_NOT_NAME_CHARS}][^\\u0000]*$"
+
 Name = Annotated[
     str,
     Field(
@@ -56,6 +63,7 @@ Name = Annotated[
         strict=True,
         description="Any text with a visible character; no NUL bytes.",
         examples=["Blue mug"],
+        json_schema_extra={"pattern": NAME_PATTERN},
     ),
     AfterValidator(_storable_name),
 ]
