@@ -12,6 +12,12 @@ Safe on a live, populated table:
 - The CHECK is added `NOT VALID` (constant time, new writes are checked at once), then validated
   outside the DDL transaction, where the scan holds only SHARE UPDATE EXCLUSIVE and reads and
   writes go on. Every existing row holds 0, so validation cannot fail.
+
+Safe to rerun: the VALIDATE commits on its own, so if it fails (statement_timeout on a big table,
+a lock timeout) the column and the NOT VALID check are already committed while alembic_version
+still names the previous revision. The rerun then skips the existing column (`IF NOT EXISTS`) and
+replaces the check in one transaction (`DROP … IF EXISTS` + `ADD … NOT VALID`), never leaving
+the table unchecked, before validating again.
 """
 
 from collections.abc import Sequence
@@ -26,13 +32,27 @@ depends_on: str | Sequence[str] | None = None
 
 CHECK_NAME = "ck_items_quantity_non_negative"
 
+# Read by the migration gate's squawk lint (tests/migrations/gate/lint.py).
+squawk_waivers = {
+    "prefer-bigint-over-int": (
+        "quantity is a stock count that the API caps at 2**31-1 (app.models.QUANTITY_MAX), "
+        "not a key or counter that grows with every insert"
+    ),
+    "ban-drop-constraint": (
+        "drops only this revision's own NOT VALID check left by an earlier failed run, and "
+        "re-adds it in the same transaction, so no client ever sees items unchecked"
+    ),
+}
+
 
 def upgrade() -> None:
     """Add `quantity` (integer, NOT NULL, default 0) and its non-negative CHECK."""
     op.add_column(
         "items",
         sa.Column("quantity", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        if_not_exists=True,
     )
+    op.drop_constraint(op.f(CHECK_NAME), "items", type_="check", if_exists=True)
     op.create_check_constraint(
         op.f(CHECK_NAME), "items", "quantity >= 0", postgresql_not_valid=True
     )
