@@ -1,0 +1,374 @@
+"""Check 8, unsafe DDL: lint every revision's offline upgrade SQL with squawk.
+
+squawk reads each revision's SQL exactly as `alembic upgrade prev:rev --sql` renders it through
+the project's `env.py` (see `render.py`), so it also sees the `SET lock_timeout` / `SET
+statement_timeout` that `env.py` emits and the transaction boundaries Alembic adds. Findings on
+Alembic's own `alembic_version` statements are dropped: they are not the revision's DDL.
+
+Only upgrades are linted: they are what a deploy runs against a live table. Downgrades drop
+what the upgrade added (squawk's `ban-drop-*` rules would fire on every one of them); their SQL
+is still rendered and checked by `offline.py` and `timeouts.py`.
+
+A finding can be waived for one revision and one rule, next to the code it excuses:
+
+    squawk_waivers = {
+        "prefer-bigint-over-int": "quantity is a stock count capped at 2**31-1 by the API",
+    }
+
+A waiver with no real reason, for a rule squawk does not know, or that matches nothing any more
+is itself a failure, so waivers cannot rot or hide typos.
+
+`python -m tests.migrations.gate.lint [--base REF]` lints only the revisions added since
+`git merge-base REF HEAD` (default `origin/main`): the pull-request check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.script import Script
+
+from tests.migrations.gate.declarations import read_declaration
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History
+from tests.migrations.gate.render import (
+    OfflineRenderError,
+    RevisionSql,
+    display_path,
+    is_comment,
+    is_version_table_statement,
+    offline_render_failure,
+    render_revision,
+)
+from tests.migrations.gate.revision_scope import DEFAULT_BASE, RevisionScope, revisions_new_since
+from tests.migrations.gate.squawk import SquawkFinding, is_squawk_rule, run_squawk
+
+CHECK = "unsafe-ddl"
+WAIVERS = "squawk_waivers"
+MAX_STATEMENT_LINES = 8
+
+# strong_migrations-style advice: the safe way to make the same change, per rule.
+ADVICE: dict[str, str] = {
+    "adding-required-field": (
+        "add the column nullable, or with a constant server_default (metadata-only on "
+        "PostgreSQL 11+); backfill existing rows in batches; then enforce NOT NULL"
+    ),
+    "adding-field-with-default": (
+        "a volatile default (random(), clock_timestamp(), gen_random_uuid()) rewrites the whole "
+        "table under ACCESS EXCLUSIVE: add the column without it, backfill in batches, then "
+        "ALTER COLUMN … SET DEFAULT for new rows"
+    ),
+    "require-concurrent-index-creation": (
+        "build it with op.create_index(..., postgresql_concurrently=True) inside `with "
+        "op.get_context().autocommit_block():` (drop it concurrently with if_exists=True first, "
+        "so a rerun replaces an INVALID index left by a failed build)"
+    ),
+    "require-concurrent-index-deletion": (
+        "op.drop_index(..., postgresql_concurrently=True) inside autocommit_block()"
+    ),
+    "ban-concurrent-index-creation-in-transaction": (
+        "CONCURRENTLY cannot run in a transaction: put it inside "
+        "`with op.get_context().autocommit_block():`"
+    ),
+    "changing-column-type": (
+        "this rewrites the table and its indexes under ACCESS EXCLUSIVE: add a new column of "
+        "the new type, write both, backfill in batches, switch reads, then drop the old one "
+        "(varchar(n) -> varchar(m > n) and varchar -> text do not rewrite)"
+    ),
+    "adding-not-nullable-field": (
+        "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it outside the DDL transaction, then "
+        "SET NOT NULL (PostgreSQL 12+ skips the scan when a valid CHECK proves it)"
+    ),
+    "constraint-missing-not-valid": (
+        "add it with postgresql_not_valid=True, then VALIDATE CONSTRAINT in an "
+        "autocommit_block() or a later revision (validation blocks no reads or writes)"
+    ),
+    "adding-foreign-key-constraint": ("add the foreign key NOT VALID, then VALIDATE it separately"),
+    "disallowed-unique-constraint": (
+        "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX"
+    ),
+    "prefer-robust-stmts": (
+        "a revision that commits part-way (autocommit_block) must be safe to rerun after a "
+        "failure: use if_not_exists=True / if_exists=True, and drop-then-add for constraints "
+        "and concurrent indexes"
+    ),
+    "require-lock-timeout": (
+        "alembic/env.py must emit SET lock_timeout before any DDL (context.execute, so offline "
+        "SQL shows it too); never RESET it inside a revision"
+    ),
+    "require-statement-timeout": (
+        "alembic/env.py must emit SET statement_timeout before any DDL; never RESET it inside "
+        "a revision"
+    ),
+    "ban-drop-column": (
+        "stop reading and writing the column in a deployed release first, then drop it"
+    ),
+    "ban-drop-table": "stop using the table in a deployed release first, then drop it",
+    "renaming-column": ("add the new column, write both, backfill, switch reads, drop the old one"),
+    "renaming-table": "create the new table (or a view), migrate clients, then drop the old one",
+    "prefer-bigint-over-int": "use BigInteger for anything that counts up without a bound",
+    "prefer-text-field": "use Text with a CHECK (char_length(col) <= n) instead of String(n)",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A squawk finding tied to the revision statement it is about."""
+
+    rule: str
+    message: str
+    help: str | None
+    docs: str
+    statement: str
+    line: int  # 1-based, in the revision's upgrade SQL
+    offset: int  # 0-based line within `statement` that squawk pointed at
+
+
+@dataclass
+class RevisionLint:
+    """The lint of one revision: what squawk found, what was waived, what is wrong with waivers."""
+
+    script: Script
+    sql: RevisionSql
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    waived: dict[str, list[Finding]] = field(default_factory=dict)
+    waivers: dict[str, str] = field(default_factory=dict)
+    waiver_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No unwaived finding and every waiver valid and used."""
+        return not self.findings and not self.waiver_problems
+
+
+def _statement_at(sql: RevisionSql, line: int) -> tuple[str, int]:
+    """The statement of `sql` that covers 0-based `line`, and the 1-based line it starts on."""
+    chosen = sql.statements[0] if sql.statements else ""
+    start = 0
+    for first_line, statement in sql.statement_lines():
+        if first_line > line:
+            break
+        chosen, start = statement, first_line
+    return chosen, start + 1
+
+
+def _file_name(index: int, sql: RevisionSql) -> str:
+    return f"{index:04d}_{sql.revision}.up.sql"
+
+
+def lint_revisions(history: History, revisions: Iterable[str] | None = None) -> list[RevisionLint]:
+    """Lint `revisions` (default: all) of `history` in one squawk run; apply their waivers.
+
+    Raises the offline-sql `GateFailure` if a revision cannot be rendered at all.
+    """
+    wanted = None if revisions is None else set(revisions)
+    scripts = [s for s in history.revisions() if wanted is None or s.revision in wanted]
+    rendered: dict[str, tuple[Script, RevisionSql]] = {}
+    for index, script in enumerate(scripts, start=1):
+        try:
+            sql = render_revision(history, script.revision, "up")
+        except OfflineRenderError as error:
+            raise offline_render_failure(error, history) from error
+        rendered[_file_name(index, sql)] = (script, sql)
+    by_file: dict[str, list[SquawkFinding]] = {name: [] for name in rendered}
+    for finding in run_squawk({name: sql.text for name, (_, sql) in rendered.items()}):
+        by_file[finding.file].append(finding)
+    return [
+        _apply_waivers(history, script, sql, by_file[name])
+        for name, (script, sql) in rendered.items()
+    ]
+
+
+def _apply_waivers(
+    history: History, script: Script, sql: RevisionSql, raw: list[SquawkFinding]
+) -> RevisionLint:
+    declaration = read_declaration(script, WAIVERS)
+    lint = RevisionLint(
+        script=script,
+        sql=sql,
+        path=display_path(script, history),
+        waivers=declaration.entries,
+        waiver_problems=list(declaration.problems),
+    )
+    for item in raw:
+        statement, line = _statement_at(sql, item.line)
+        if is_version_table_statement(statement) or is_comment(statement):
+            continue  # Alembic's bookkeeping, not this revision's DDL
+        finding = Finding(
+            rule=item.rule,
+            message=item.message,
+            help=item.help,
+            docs=item.docs,
+            statement=statement,
+            line=line,
+            offset=max(0, item.line + 1 - line),
+        )
+        if item.rule in lint.waivers:
+            lint.waived.setdefault(item.rule, []).append(finding)
+        else:
+            lint.findings.append(finding)
+    for rule in lint.waivers:
+        if not is_squawk_rule(rule):
+            close = difflib.get_close_matches(rule, list(ADVICE), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lint.waiver_problems.append(
+                f"`{WAIVERS}[{rule!r}]`: squawk has no rule called {rule!r}{hint}"
+            )
+        elif rule not in lint.waived:
+            lint.waiver_problems.append(
+                f"`{WAIVERS}[{rule!r}]` waives nothing: squawk does not report {rule} for "
+                "this revision; delete the waiver"
+            )
+    return lint
+
+
+def _printable(line: str) -> str:
+    """`line` with control and invisible characters escaped, so a reader sees what is there."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line.rstrip())
+
+
+def excerpt(statement: str, offset: int) -> list[str]:
+    """The statement (or, if long, its first line and the one squawk points at), marked `>`."""
+    lines = [_printable(line) for line in statement.strip().split("\n")]
+    if len(lines) <= MAX_STATEMENT_LINES:
+        shown = list(enumerate(lines))
+    else:
+        keep = sorted({0, min(offset, len(lines) - 1)})
+        shown = [(index, lines[index]) for index in keep]
+    rendered: list[str] = []
+    previous = -1
+    for index, line in shown:
+        if index > previous + 1:
+            rendered.append("  …")
+        rendered.append(f"{'>' if index == offset and len(lines) > 1 else ' '} {line}")
+        previous = index
+    if previous < len(lines) - 1:
+        rendered.append(f"  … ({len(lines)} lines in all)")
+    return rendered
+
+
+def describe(lint: RevisionLint) -> list[str]:
+    """The readable lines for one revision: each finding, then each waiver problem."""
+    lines = [f"revision {lint.script.revision} ({lint.path}), upgrade SQL:"]
+    for finding in lint.findings:
+        lines.append(f"  {finding.rule}: {finding.message}")
+        lines.append(f"    statement (line {finding.line} of the upgrade SQL):")
+        lines.extend(f"     {line}" for line in excerpt(finding.statement, finding.offset))
+        if finding.help:
+            lines.append(f"    squawk's help: {finding.help}")
+        if finding.rule in ADVICE:
+            lines.append(f"    safe alternative: {ADVICE[finding.rule]}")
+        lines.append(f"    docs: {finding.docs}")
+    lines.extend(f"  waiver problem: {problem}" for problem in lint.waiver_problems)
+    return lines
+
+
+def lint_failure(lints: Sequence[RevisionLint]) -> GateFailure | None:
+    """One failure listing every revision that is not clean, or None."""
+    bad = [lint for lint in lints if not lint.ok]
+    if not bad:
+        return None
+    findings = sum(len(lint.findings) for lint in bad)
+    problems = sum(len(lint.waiver_problems) for lint in bad)
+    example = bad[0].findings[0].rule if bad[0].findings else "rule-name"
+    return GateFailure(
+        check=CHECK,
+        problem=(
+            f"squawk found {findings} unsafe statement(s) and {problems} waiver problem(s) in "
+            f"{len(bad)} revision(s)"
+        ),
+        revision=", ".join(lint.script.revision for lint in bad),
+        details=[line for lint in bad for line in describe(lint)],
+        how_to_fix=textwrap.dedent(
+            f"""\
+            Change the revision the safe way (see each finding's advice and squawk's docs).
+              If a finding is truly safe *here* (for example the table is new in this same
+              revision, or the statement cannot block anything), waive that rule for that
+              revision only, in the revision file, with a reason a reviewer can check:
+                {WAIVERS} = {{"{example}": "why this is safe in this revision"}}
+              A waiver must name a real squawk rule, give a reason of at least a few words,
+              and still match a finding; otherwise it fails this check too."""
+        ),
+    )
+
+
+def check_unsafe_ddl(
+    history: History, revisions: Iterable[str] | None = None
+) -> list[RevisionLint]:
+    """Lint `revisions` (default: all) and raise `GateFailure` unless every one is clean."""
+    lints = lint_revisions(history, revisions)
+    failure = lint_failure(lints)
+    if failure is not None:
+        raise failure
+    return lints
+
+
+def lint_new_revisions(
+    base: str = DEFAULT_BASE, history: History | None = None, repo: Path | None = None
+) -> tuple[RevisionScope, list[RevisionLint]]:
+    """Lint only the revisions added since `git merge-base base HEAD` (all, if base is missing).
+
+    Returns the scope (with its explanation) and the lints; raises `GateFailure` on findings.
+    """
+    history = history or History()
+    scope = revisions_new_since(history, base, repo=repo)
+    return scope, check_unsafe_ddl(history, scope.revisions)
+
+
+def summary(lints: Sequence[RevisionLint]) -> list[str]:
+    """What passed, and every waiver honoured, for the CLI's success output."""
+    lines = [f"{CHECK}: {len(lints)} revision(s) linted, no unwaived findings"]
+    for lint in lints:
+        for rule, findings in lint.waived.items():
+            lines.append(
+                f"  waived in {lint.script.revision} ({lint.path}): {rule} x{len(findings)}"
+                f" — {lint.waivers[rule]}"
+            )
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m tests.migrations.gate.lint [--base REF | --all]`: exit 1 on findings."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.migrations.gate.lint",
+        description="Lint the offline SQL of new (or all) Alembic revisions with squawk.",
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--base",
+        default=DEFAULT_BASE,
+        help=f"lint revisions added since git merge-base BASE HEAD (default {DEFAULT_BASE})",
+    )
+    group.add_argument("--all", action="store_true", help="lint every revision")
+    parser.add_argument(
+        "--versions",
+        type=Path,
+        default=None,
+        help="a versions folder other than alembic/versions (e.g. a test fixture history)",
+    )
+    args = parser.parse_args(argv)
+    history = History() if args.versions is None else History(versions=args.versions.resolve())
+    try:
+        if args.all:
+            print(f"{CHECK}: linting every revision of {history.name}")
+            lints = check_unsafe_ddl(history)
+        else:
+            scope = revisions_new_since(history, args.base)
+            print(f"{CHECK}: {scope.description}")
+            lints = check_unsafe_ddl(history, scope.revisions)
+    except GateFailure as failure:
+        print(failure, file=sys.stderr)
+        return 1
+    print("\n".join(summary(lints)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,246 @@
+"""Each revision's offline SQL (`alembic upgrade prev:rev --sql`), up and down, rendered once.
+
+Offline SQL is what a DBA reviews, what squawk lints and what proves `env.py` emits its timeouts;
+it must exist for every revision in both directions. Rendering goes through the project's own
+`env.py` (via `History.config`), so the SQL is exactly what `alembic … --sql` prints, including
+the `BEGIN`/`COMMIT` pairs of `transaction_per_migration` and the `COMMIT … BEGIN` that
+`autocommit_block()` adds.
+
+Alembic writes every statement with one `write()` call (`DefaultImpl.static_output`), so a
+buffer that records those calls yields the statements exactly, with no SQL parsing. Results are
+cached for the session: the lint, the timeout check and the `render` CLI share one rendering.
+
+Run `python -m tests.migrations.gate.render --out DIR` to write every revision's SQL for review.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import io
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from alembic import command
+from alembic.script import Script
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History
+
+Direction = Literal["up", "down"]
+DIRECTIONS: tuple[Direction, ...] = ("up", "down")
+
+# Offline mode needs only a dialect: this URL is never connected to.
+OFFLINE_URL = "postgresql+psycopg2://offline@localhost/offline_render"
+
+VERSION_TABLE = "alembic_version"
+_VERSION_TABLE_STATEMENT = re.compile(
+    rf"^\s*(CREATE TABLE|DROP TABLE|INSERT INTO|UPDATE|DELETE FROM)\s+{VERSION_TABLE}\b",
+    re.IGNORECASE,
+)
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+class _StatementRecorder(io.StringIO):
+    """An output buffer that keeps each `write()` (one statement each) separately."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str, /) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+@dataclass(frozen=True)
+class RevisionSql:
+    """One revision's offline SQL in one direction, statement by statement."""
+
+    revision: str
+    down_revision: str | None
+    path: Path
+    message: str
+    direction: Direction
+    statements: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The SQL as `alembic … --sql` prints it."""
+        return "".join(f"{statement}\n\n" for statement in self.statements)
+
+    def statement_lines(self) -> list[tuple[int, str]]:
+        """Each statement with the 0-based line of `text` it starts on."""
+        lines: list[tuple[int, str]] = []
+        line = 0
+        for statement in self.statements:
+            lines.append((line, statement))
+            line += statement.count("\n") + 2
+        return lines
+
+
+def is_version_table_statement(statement: str) -> bool:
+    """Whether `statement` is Alembic's own bookkeeping on `alembic_version`, not the revision's."""
+    return bool(_VERSION_TABLE_STATEMENT.match(statement))
+
+
+def is_comment(statement: str) -> bool:
+    """Alembic's `-- Running upgrade a -> b` markers."""
+    return statement.lstrip().startswith("--")
+
+
+def parent_of(script: Script) -> str | None:
+    """The revision `script` upgrades from (the first parent of a merge), None at base."""
+    down = script.down_revision
+    if down is None:
+        return None
+    if isinstance(down, str):
+        return down
+    return down[0] if down else None
+
+
+def slug(message: str) -> str:
+    """A file-name-safe slug of a revision message, as Alembic would make one (≤ 40 chars)."""
+    words = _SLUG_UNSAFE.sub("_", message.lower()).strip("_")
+    return words[:40].rstrip("_") or "revision"
+
+
+class OfflineRenderError(Exception):
+    """A revision's SQL could not be rendered offline; carries the revision and direction."""
+
+    def __init__(self, script: Script, direction: Direction, error: BaseException) -> None:
+        self.script = script
+        self.direction = direction
+        self.error = error
+        super().__init__(f"{script.revision} ({direction}): {type(error).__name__}: {error}")
+
+
+def _range(script: Script, direction: Direction) -> str:
+    parent = parent_of(script)
+    if direction == "up":
+        return f"{parent}:{script.revision}" if parent else script.revision
+    return f"{script.revision}:{parent or 'base'}"
+
+
+@functools.cache
+def render_revision(history: History, revision: str, direction: Direction) -> RevisionSql:
+    """Render one revision's SQL in one direction (cached; failures raise OfflineRenderError)."""
+    script = history.script().get_revision(revision)
+    if script is None:
+        raise KeyError(f"no revision {revision} in {history.name}")
+    config = history.config(OFFLINE_URL)
+    recorder = _StatementRecorder()
+    config.output_buffer = recorder
+    run = command.upgrade if direction == "up" else command.downgrade
+    try:
+        run(config, _range(script, direction), sql=True)
+    except Exception as error:
+        raise OfflineRenderError(script, direction, error) from error
+    statements = tuple(
+        write[:-2] if write.endswith("\n\n") else write for write in recorder.writes if write
+    )
+    return RevisionSql(
+        revision=script.revision,
+        down_revision=parent_of(script),
+        path=Path(script.path),
+        message=script.doc,
+        direction=direction,
+        statements=statements,
+    )
+
+
+def render_history(history: History, direction: Direction) -> list[RevisionSql]:
+    """Every revision's SQL in `direction`, in upgrade order (raises on the first failure)."""
+    return [render_revision(history, s.revision, direction) for s in history.revisions()]
+
+
+def offline_render_failure(error: OfflineRenderError, history: History) -> GateFailure:
+    """The readable failure for a revision that cannot be rendered offline."""
+    verb = "upgrade" if error.direction == "up" else "downgrade"
+    return GateFailure(
+        check="offline-sql",
+        problem=(
+            f"`alembic {verb} {_range(error.script, error.direction)} --sql` fails: the "
+            f"revision's {verb}() cannot be rendered as SQL for review"
+        ),
+        revision=f"{error.script.revision} ({display_path(error.script, history)})",
+        details=[f"{type(error.error).__name__}: {error.error}"],
+        how_to_fix=(
+            "Offline mode has no database: op.get_bind() there returns a mock that executes "
+            "nothing and returns no rows, so a migration that reads data (op.get_bind()."
+            "execute(...).fetchall()/.scalar(), reflection, Python loops over rows) breaks it. "
+            "Express the change as SQL the server runs itself (op.execute('UPDATE … SET … "
+            "WHERE …'), INSERT … SELECT, a set-based backfill), or, if it truly needs "
+            "Python, move the data work to a separate script run after the deploy."
+        ),
+    )
+
+
+def display_path(script: Script, history: History) -> str:
+    """The revision file as a reader finds it: `alembic/versions/<file>.py`."""
+    path = Path(script.path)
+    try:
+        return f"{history.name}/{path.relative_to(history.versions).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
+def write_review_folder(history: History, out: Path) -> list[Path]:
+    """Write `NNNN_<rev>_<slug>.up.sql` / `.down.sql` for every revision into `out`.
+
+    Stale files of the same naming pattern are removed first, so the folder shows exactly the
+    current history. Raises `GateFailure` (after writing the rest) if a revision cannot render.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("[0-9][0-9][0-9][0-9]_*.sql"):
+        stale.unlink()
+    written: list[Path] = []
+    failures: list[GateFailure] = []
+    for index, script in enumerate(history.revisions(), start=1):
+        for direction in DIRECTIONS:
+            name = f"{index:04d}_{script.revision}_{slug(script.doc)}.{direction}.sql"
+            try:
+                sql = render_revision(history, script.revision, direction)
+            except OfflineRenderError as error:
+                failures.append(offline_render_failure(error, history))
+                continue
+            target = out / name
+            target.write_text(sql.text, encoding="utf-8")
+            written.append(target)
+    if failures:
+        raise failures[0]
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m tests.migrations.gate.render --out DIR [--versions PATH]`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.migrations.gate.render",
+        description="Write each revision's offline SQL, up and down, into a folder for review.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder to write the .sql into")
+    parser.add_argument(
+        "--versions",
+        type=Path,
+        default=None,
+        help="a versions folder other than alembic/versions (e.g. a test fixture history)",
+    )
+    args = parser.parse_args(argv)
+    history = History() if args.versions is None else History(versions=args.versions.resolve())
+    try:
+        written = write_review_folder(history, args.out)
+    except GateFailure as failure:
+        print(failure, file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    print(f"{len(written)} files written to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""Check 8, pull-request scope: only revisions added since the base branch are linted."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import FIXTURE_HISTORIES, History
+from tests.migrations.gate.lint import lint_new_revisions
+from tests.migrations.gate.revision_scope import revisions_new_since
+from tests.support.migrations import PROJECT_ROOT
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=gate", "-c", "user.email=gate@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def pull_request(tmp_path: Path) -> tuple[Path, History]:
+    """A repository whose `main` holds two unsafe revisions; a branch adds a third and a fourth.
+
+    `ud02_index` (non-concurrent index) is already on main; the branch commits `ud03_required`
+    and leaves `ud04_volatile` untracked, as a developer would before committing.
+    """
+    repo = tmp_path / "repo"
+    versions = repo / "versions"
+    versions.mkdir(parents=True)
+    source = FIXTURE_HISTORIES / "unsafe_ddl"
+    git(repo, "init", "-q", "-b", "main")
+    for name in ("ud01_things.py", "ud02_index.py"):
+        shutil.copy(source / name, versions / name)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "main")
+    git(repo, "checkout", "-q", "-b", "feature")
+    shutil.copy(source / "ud03_required.py", versions / "ud03_required.py")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "feature")
+    shutil.copy(source / "ud04_volatile.py", versions / "ud04_volatile.py")
+    return repo, History(versions=versions)
+
+
+def test_only_revisions_added_since_the_merge_base_are_in_scope(
+    pull_request: tuple[Path, History],
+) -> None:
+    repo, history = pull_request
+    scope = revisions_new_since(history, "main", repo=repo)
+    assert scope.revisions == ("ud03_required", "ud04_volatile")
+    assert scope.description.startswith("2 revision(s) added since main (merge-base ")
+
+
+def test_new_unsafe_revisions_fail_old_ones_do_not_block(
+    pull_request: tuple[Path, History],
+) -> None:
+    repo, history = pull_request
+    with pytest.raises(GateFailure) as raised:
+        lint_new_revisions("main", history=history, repo=repo)
+    assert "revision: ud03_required, ud04_volatile" in str(raised.value)
+    assert "ud02_index" not in str(raised.value)
+
+
+def test_missing_base_falls_back_to_every_revision_and_says_so(
+    pull_request: tuple[Path, History],
+) -> None:
+    repo, history = pull_request
+    scope = revisions_new_since(history, "origin/main", repo=repo)
+    assert scope.revisions == ("ud01_things", "ud02_index", "ud03_required", "ud04_volatile")
+    assert scope.description.startswith("cannot compare with 'origin/main' (")
+    assert "linting all 4 revision(s) instead" in scope.description
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tests.migrations.gate.lint", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_cli_passes_on_the_project_and_lists_its_waivers() -> None:
+    result = run_cli("--all")
+    assert result.returncode == 0, result.stderr
+    revisions = History().revisions()
+    assert f"{len(revisions)} revision(s) linted, no unwaived findings" in result.stdout
+    for script in revisions:
+        for rule, reason in getattr(script.module, "squawk_waivers", {}).items():
+            assert f"waived in {script.revision} (" in result.stdout
+            assert f"{rule} x" in result.stdout
+            assert reason in result.stdout
+
+
+def test_cli_with_a_base_that_has_no_new_revisions_lints_nothing() -> None:
+    result = run_cli("--base", "HEAD")
+    assert result.returncode == 0, result.stderr
+    assert "unsafe-ddl: 0 revision(s) added since HEAD" in result.stdout
+
+
+def test_cli_with_an_unknown_base_lints_everything_and_says_why() -> None:
+    result = run_cli("--base", "no-such-branch-for-the-gate")
+    assert result.returncode == 0, result.stderr
+    assert "cannot compare with 'no-such-branch-for-the-gate'" in result.stdout
+
+
+def test_cli_fails_with_the_readable_report() -> None:
+    result = run_cli("--all", "--versions", str(FIXTURE_HISTORIES / "unsafe_ddl"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("[unsafe-ddl] squawk found 4 unsafe statement(s)")

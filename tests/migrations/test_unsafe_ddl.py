@@ -1,0 +1,114 @@
+"""Check 8: squawk lints every revision's offline upgrade SQL; waivers are explicit and honest."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.lint import check_unsafe_ddl, lint_revisions
+from tests.migrations.gate.render import render_revision
+from tests.migrations.gate.squawk import is_squawk_rule, run_squawk
+
+PROJECT_REVISIONS = [script.revision for script in History().revisions()]
+
+
+@pytest.mark.parametrize("revision", PROJECT_REVISIONS)
+def test_project_revision_passes_the_lint(revision: str) -> None:
+    """Each real revision is clean, every waiver it carries matched a finding."""
+    (lint,) = check_unsafe_ddl(History(), [revision])
+    assert lint.ok
+    assert set(lint.waived) == set(lint.waivers)
+
+
+def test_each_unsafe_operation_fails_with_its_rule() -> None:
+    """The classic outages are caught, each on its own revision, and nothing else is reported."""
+    lints = lint_revisions(fixture_history("unsafe_ddl"))
+    found = {lint.script.revision: sorted(f.rule for f in lint.findings) for lint in lints}
+    assert found == {
+        "ud01_things": [],  # its one finding is honestly waived
+        "ud02_index": ["require-concurrent-index-creation"],
+        "ud03_required": ["adding-required-field"],
+        "ud04_volatile": ["adding-field-with-default"],
+        "ud05_widen": ["changing-column-type"],
+    }
+
+
+def test_unsafe_failure_names_revision_rule_statement_help_and_waiver() -> None:
+    with pytest.raises(GateFailure) as raised:
+        check_unsafe_ddl(fixture_history("unsafe_ddl"))
+    text = str(raised.value)
+    assert text.startswith("[unsafe-ddl] squawk found 4 unsafe statement(s)")
+    for revision, rule, statement in [
+        ("ud02_index", "require-concurrent-index-creation", "CREATE INDEX ix_things_name"),
+        ("ud03_required", "adding-required-field", "ADD COLUMN code TEXT NOT NULL"),
+        ("ud04_volatile", "adding-field-with-default", "DEFAULT random()"),
+        ("ud05_widen", "changing-column-type", "ALTER COLUMN amount TYPE BIGINT"),
+    ]:
+        section = text.partition(f"revision {revision} (")[2].partition("\n    revision ")[0]
+        assert f"tests/migrations/fixtures/unsafe_ddl/{revision}.py" in section
+        assert f"{rule}: " in section
+        assert statement in section
+        assert f"docs: https://squawkhq.com/docs/{rule}" in section
+        assert "safe alternative:" in section
+    assert "squawk's help: Use `concurrently` to avoid blocking writes." in text
+    assert raised.value.revision == "ud02_index, ud03_required, ud04_volatile, ud05_widen"
+    assert 'squawk_waivers = {"require-concurrent-index-creation": "why this is safe' in text
+
+
+def test_bad_waivers_fail_and_excuse_nothing() -> None:
+    """No reason, an unknown rule, or a waiver that matches nothing: each is its own failure."""
+    lints = {lint.script.revision: lint for lint in lint_revisions(fixture_history("bad_waivers"))}
+    assert lints["bw01_things"].ok
+    no_reason = lints["bw02_no_reason"]
+    assert [f.rule for f in no_reason.findings] == ["require-concurrent-index-creation"]
+    assert no_reason.waiver_problems == [
+        "`squawk_waivers['require-concurrent-index-creation']` has no real reason (''): say in "
+        "a sentence why this is safe here, so a reviewer can check it"
+    ]
+    unknown = lints["bw03_unknown_rule"]
+    assert [f.rule for f in unknown.findings] == ["require-concurrent-index-creation"]
+    assert unknown.waiver_problems == [
+        "`squawk_waivers['require-concurent-index-creation']`: squawk has no rule called "
+        "'require-concurent-index-creation' (did you mean 'require-concurrent-index-creation'?)"
+    ]
+    unused = lints["bw04_unused"]
+    assert not unused.findings
+    assert unused.waiver_problems == [
+        "`squawk_waivers['changing-column-type']` waives nothing: squawk does not report "
+        "changing-column-type for this revision; delete the waiver"
+    ]
+    with pytest.raises(GateFailure) as raised:
+        check_unsafe_ddl(fixture_history("bad_waivers"))
+    assert "2 unsafe statement(s) and 3 waiver problem(s) in 3 revision(s)" in str(raised.value)
+    assert "revision: bw02_no_reason, bw03_unknown_rule, bw04_unused" in str(raised.value)
+
+
+def test_correct_changes_pass() -> None:
+    """Nullable column, constant default, CONCURRENTLY in autocommit_block, new table + index."""
+    lints = check_unsafe_ddl(fixture_history("safe_changes"))
+    assert [lint.script.revision for lint in lints] == [
+        "sc01_things",
+        "sc02_nullable",
+        "sc03_constant_default",
+        "sc04_concurrent_index",
+        "sc05_new_table",
+    ]
+    assert all(lint.ok and not lint.waivers for lint in lints)
+
+
+def test_alembic_version_statements_are_not_the_revisions_fault() -> None:
+    """squawk flags Alembic's `version_num VARCHAR(32)`; the gate does not blame the revision."""
+    history = fixture_history("safe_changes")
+    sql = render_revision(history, "sc01_things", "up")
+    raw = run_squawk({"first.sql": sql.text})
+    assert [finding.rule for finding in raw] == ["prefer-text-field"]
+    assert "CREATE TABLE alembic_version" in sql.text
+    (lint,) = check_unsafe_ddl(history, ["sc01_things"])
+    assert lint.ok
+
+
+def test_rule_names_are_checked_against_squawk_itself() -> None:
+    assert is_squawk_rule("require-concurrent-index-creation")
+    assert not is_squawk_rule("require-concurent-index-creation")
+    assert not is_squawk_rule("prefer-robust-stmts,ban-drop-table")
