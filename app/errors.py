@@ -30,23 +30,35 @@ from app.database import DatabaseNotConfiguredError
 RETRY_AFTER_SECONDS = "1"
 
 
-def _json_safe(value: Any) -> Any:
+ECHO_MAX_DEPTH = 16
+"""Containers nested deeper than this are echoed as "..." in a 422."""
+
+
+def _json_safe(value: Any, depth: int = 0) -> Any:
     """Make an echoed input encodable: non-finite floats and lone surrogates become strings.
 
     FastAPI echoes the offending input in a 422; echoing `NaN` or an unpaired surrogate as-is
     would make the error response itself fail to encode, which is how a 422 turns into a 500.
+    The depth is bounded for the same reason: a 1 KB body of 500 nested brackets parses fine
+    but overflowed the stack of this (recursive) function, turning its 422 into a 500.
     """
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
+    if isinstance(value, dict | list | tuple):
+        return _json_safe_container(value, depth + 1)
     if value is None or isinstance(value, bool | int | float):
         return value
     return _json_safe(str(value))
+
+
+def _json_safe_container(value: dict[Any, Any] | list[Any] | tuple[Any, ...], depth: int) -> Any:
+    if depth > ECHO_MAX_DEPTH:
+        return "..."
+    if isinstance(value, dict):
+        return {_json_safe(key): _json_safe(item, depth) for key, item in value.items()}
+    return [_json_safe(item, depth) for item in value]
 
 
 def _validation_error(_: Request, error: Exception) -> JSONResponse:
