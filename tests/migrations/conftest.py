@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import URL, Engine, create_engine, pool
 
 from tests.migrations.gate.history import History
+from tests.migrations.gate.upgrade import RevisionTemplates, walk_upgrades
 from tests.support.migrations import alembic_config as project_alembic_config
 from tests.support.postgres import PostgresServer
 
@@ -48,3 +49,15 @@ def alembic_config() -> object:
 def alembic_engine(empty_engine: Engine) -> Engine:
     """pytest-alembic's engine: a fresh empty PostgreSQL database (its default is SQLite)."""
     return empty_engine
+
+
+@pytest.fixture(scope="session")
+def project_templates(postgres_server: PostgresServer) -> Iterator[RevisionTemplates]:
+    """One template database per project revision, built by one base → head walk per run.
+
+    The walk is the upgrade check itself (a failure is kept, and re-raised by every check that
+    needs a revision it never reached); every per-revision check clones the template it needs.
+    """
+    templates = walk_upgrades(History(), postgres_server, keep_templates=True)
+    yield templates
+    templates.drop()

@@ -1,0 +1,77 @@
+"""Check 3: the stairway, up → down → up for every revision, on a database that holds rows.
+
+Rows go in before each of the three moves (representative values reflected from the schema at
+that moment), so a downgrade that only works on empty tables, or an upgrade that trips over
+what its own downgrade left behind ("type … already exists"), fails here, naming the move.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from sqlalchemy import URL, create_engine, func, pool, select
+
+from tests.migrations.gate.history import History
+from tests.migrations.gate.rows import insert_rows, reflect_schema, sample_rows
+from tests.migrations.gate.steps import Step, run_step, steps
+
+CHECK = "stairway"
+
+
+def seed_rows(url: URL) -> list[str]:
+    """Insert representative rows into every table as it is now; describe what is there."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            schema = reflect_schema(connection)
+            insert_rows(connection, schema, sample_rows(schema))
+            counts = [
+                f"{spec.name}: {connection.scalar(select(func.count()).select_from(spec.table))}"
+                for spec in schema.tables
+            ]
+    finally:
+        engine.dispose()
+    return [f"rows per table: {', '.join(counts) or 'no tables'}"]
+
+
+def check_stairway_step(history: History, url: URL, step: Step) -> None:
+    """On `url` (at `step.before`): seed, up, seed, down, seed, up again. Leaves it at the step."""
+    moves = (
+        (
+            partial(history.upgrade, url, step.revision),
+            f"upgrade {step.before} → {step.revision} failed on a database holding rows",
+            "make upgrade() work on existing rows: give new NOT NULL columns a server_default, "
+            "clean or backfill data before adding a constraint it must satisfy",
+        ),
+        (
+            partial(history.downgrade, url, step.before),
+            f"downgrade {step.revision} → {step.before} failed on a database holding rows",
+            "make downgrade() work on rows written at this revision (e.g. drop the constraint "
+            "before the column, convert values before narrowing a type, drop objects in the "
+            "reverse order upgrade() created them)",
+        ),
+        (
+            partial(history.upgrade, url, step.revision),
+            f"upgrading {step.revision} again after its downgrade failed: the downgrade left "
+            "something behind that upgrade() creates",
+            "drop in downgrade() everything upgrade() creates, including enum types "
+            "(`sa.Enum(...).drop(op.get_bind())` or `op.execute('DROP TYPE …')`), sequences, "
+            "functions and indexes; the downgrade-leaves-no-trace check shows the exact leftover",
+        ),
+    )
+    for action, problem, how_to_fix in moves:
+        context = seed_rows(url)
+        run_step(
+            action,
+            check=CHECK,
+            problem=f"{problem} ({history.name})",
+            how_to_fix=how_to_fix,
+            revision=step.revision,
+            context=context,
+        )
+
+
+def check_stairway(history: History, url: URL) -> None:
+    """Every step in order on one database, from `url` at base up to head."""
+    for step in steps(history):
+        check_stairway_step(history, url, step)

@@ -1,0 +1,97 @@
+"""Check 2: base → head, one revision at a time, on an empty database.
+
+Walking one step at a time (not `upgrade head` in one go) is what lets a failure name the
+revision that broke. The walk also leaves behind, if asked, one template database per revision:
+every other dynamic check then gets a database at any revision with one
+`CREATE DATABASE … TEMPLATE` (milliseconds) instead of replaying the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+
+from sqlalchemy import URL
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History
+from tests.migrations.gate.steps import BASE, run_step, steps
+from tests.support.postgres import PostgresServer, unique_database_name
+
+CHECK = "upgrade"
+EMPTY_TEMPLATE = "template0"
+
+
+@dataclass
+class RevisionTemplates:
+    """Template databases of one history, one per revision it reached (plus base = empty)."""
+
+    server: PostgresServer
+    history: History
+    templates: dict[str, str] = field(default_factory=lambda: {BASE: EMPTY_TEMPLATE})
+    failure: GateFailure | None = None
+
+    def require(self) -> None:
+        """Re-raise the upgrade failure, so a check that needs every revision reports it."""
+        if self.failure is not None:
+            raise self.failure
+
+    def template_for(self, revision: str) -> str:
+        """The template database at `revision`."""
+        self.require()
+        return self.templates[revision]
+
+    @contextmanager
+    def database_at(self, revision: str, prefix: str = "gate") -> Iterator[URL]:
+        """A throwaway copy of the database at `revision`, dropped on exit."""
+        template = self.template_for(revision)
+        with self.server.temporary_database(prefix, template=template) as url:
+            yield url
+
+    def drop(self) -> None:
+        """Drop every template this object created."""
+        for name in self.templates.values():
+            if name != EMPTY_TEMPLATE:
+                self.server.drop_database(name)
+        self.templates = {BASE: EMPTY_TEMPLATE}
+
+
+def walk_upgrades(
+    history: History, server: PostgresServer, *, keep_templates: bool
+) -> RevisionTemplates:
+    """Upgrade an empty database revision by revision; record the first failure, if any."""
+    result = RevisionTemplates(server=server, history=history)
+    with server.temporary_database("gate_walk") as url:
+        for step in steps(history):
+            try:
+                run_step(
+                    partial(history.upgrade, url, step.revision),
+                    check=CHECK,
+                    problem=(
+                        f"upgrading an empty database from {step.before} to {step.revision} "
+                        f"failed ({history.name})"
+                    ),
+                    how_to_fix=(
+                        "run `alembic upgrade head` on an empty database to reproduce; fix the "
+                        "revision's upgrade() so it runs against the schema its predecessors "
+                        "leave (describe tables as they are at that revision, not as the models "
+                        "say today)"
+                    ),
+                    revision=step.revision,
+                )
+            except GateFailure as failure:
+                result.failure = failure
+                return result
+            if keep_templates:
+                name = unique_database_name(f"gate_tpl_{step.revision[:12]}")
+                assert url.database is not None
+                server.create_database(name, template=url.database)
+                result.templates[step.revision] = name
+    return result
+
+
+def check_upgrade(history: History, server: PostgresServer) -> None:
+    """Fail with the revision and PostgreSQL's error if base → head breaks anywhere."""
+    walk_upgrades(history, server, keep_templates=False).require()

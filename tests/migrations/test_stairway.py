@@ -1,0 +1,50 @@
+"""Check 3: up → down → up for every revision, with rows in the tables at every move."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import URL
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.stairway import check_stairway, check_stairway_step
+from tests.migrations.gate.steps import Step, steps
+from tests.migrations.gate.upgrade import RevisionTemplates
+
+PROJECT_STEPS = steps(History())
+
+
+@pytest.mark.parametrize("step", PROJECT_STEPS, ids=lambda step: step.revision)
+def test_project_stairway(
+    project_templates: RevisionTemplates, project_history: History, step: Step
+) -> None:
+    with project_templates.database_at(step.before, "gate_stairway") as url:
+        check_stairway_step(project_history, url, step)
+
+
+@pytest.mark.parametrize(
+    "name", ["correct_new_column", "correct_new_table", "comment_formatting_edit"]
+)
+def test_correct_histories_climb_the_stairway(empty_database_url: URL, name: str) -> None:
+    check_stairway(fixture_history(name), empty_database_url)
+
+
+def test_enum_left_behind_breaks_the_second_upgrade(empty_database_url: URL) -> None:
+    with pytest.raises(GateFailure) as failure:
+        check_stairway(fixture_history("enum_left_behind"), empty_database_url)
+    text = str(failure.value)
+    assert "[stairway]" in text
+    assert "revision: b2000000e0e0" in text
+    assert "again after its downgrade failed" in text
+    assert 'type "widget_color" already exists' in text
+    assert "enum types" in text
+    assert "rows per table: widgets: " in text
+
+
+def test_downgrade_that_only_works_on_empty_tables_fails(empty_database_url: URL) -> None:
+    """Rows written at the revision (a NULL name) make its downgrade fail: only rows show it."""
+    with pytest.raises(GateFailure) as failure:
+        check_stairway(fixture_history("downgrade_fails_on_rows"), empty_database_url)
+    text = str(failure.value)
+    assert "downgrade b2000000d0f0 → a1000000d0f0 failed on a database holding rows" in text
+    assert 'column "name" of relation "widgets" contains null values' in text

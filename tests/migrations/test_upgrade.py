@@ -1,0 +1,40 @@
+"""Check 2: base → head one revision at a time on an empty database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.steps import BASE
+from tests.migrations.gate.upgrade import RevisionTemplates, check_upgrade
+from tests.support.postgres import PostgresServer
+
+
+def test_project_upgrades_base_to_head(
+    project_templates: RevisionTemplates, project_history: History
+) -> None:
+    project_templates.require()
+    reached = set(project_templates.templates) - {BASE}
+    assert reached == {script.revision for script in project_history.revisions()}
+
+
+def test_failure_names_the_revision_and_shows_the_database_error(
+    postgres_server: PostgresServer,
+) -> None:
+    with pytest.raises(GateFailure) as failure:
+        check_upgrade(fixture_history("failing_upgrade"), postgres_server)
+    text = str(failure.value)
+    assert "[upgrade]" in text
+    assert "revision: b2000000fa11" in text
+    assert "from a1000000fa11 to b2000000fa11" in text
+    assert 'relation "widget" does not exist' in text
+    assert "ALTER TABLE widget ADD COLUMN color" in text
+
+
+@pytest.mark.parametrize("name", ["correct_new_column", "correct_new_table", "not_null_no_default"])
+def test_correct_and_empty_safe_histories_upgrade(
+    postgres_server: PostgresServer, name: str
+) -> None:
+    """`not_null_no_default` passes here on purpose: only the populated check catches it."""
+    check_upgrade(fixture_history(name), postgres_server)
