@@ -1,0 +1,193 @@
+"""Check 5: strict drift, the migrated head against the models, and the `drift` command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import (
+    URL,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from app.models import NAMING_CONVENTION, Base
+from tests.migrations.gate.drift import check_drift, report, run_checks
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.upgrade import RevisionTemplates
+from tests.support.postgres import PostgresServer
+
+
+def widgets_metadata(
+    *,
+    size_default: str = "0",
+    size_check: str = "size >= 0",
+    extra: tuple[Column[object], ...] = (),
+) -> MetaData:
+    """A small model of the fixtures' `widgets` table, separate from `app.models`."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    Table(
+        "widgets",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("name", String(50), nullable=False),
+        Column("size", Integer, nullable=False, server_default=text(size_default)),
+        Column("note", Text, nullable=True),
+        *extra,
+        CheckConstraint(size_check, name="size_non_negative"),
+    )
+    return metadata
+
+
+@pytest.fixture
+def head_url(postgres_server: PostgresServer) -> Iterator[tuple[PostgresServer, URL]]:
+    with postgres_server.temporary_database("gate_drift_test") as url:
+        yield postgres_server, url
+
+
+def _migrated(server_url: tuple[PostgresServer, URL], name: str) -> tuple[PostgresServer, URL]:
+    server, url = server_url
+    fixture_history(name).upgrade(url, "head")
+    return server, url
+
+
+def test_project_head_matches_app_models(
+    project_templates: RevisionTemplates, project_history: History, postgres_server: PostgresServer
+) -> None:
+    with project_templates.database_at(project_history.script().get_current_head() or "") as url:
+        check_drift(postgres_server, project_history, url, Base.metadata)
+
+
+def test_comment_and_formatting_edits_do_not_drift(
+    head_url: tuple[PostgresServer, URL],
+) -> None:
+    server, url = _migrated(head_url, "comment_formatting_edit")
+    check_drift(server, fixture_history("comment_formatting_edit"), url, Base.metadata)
+
+
+def test_matching_widgets_model_does_not_drift(head_url: tuple[PostgresServer, URL]) -> None:
+    server, url = _migrated(head_url, "clean_widgets")
+    check_drift(server, fixture_history("clean_widgets"), url, widgets_metadata())
+
+
+def test_new_column_with_its_migration_does_not_drift(
+    head_url: tuple[PostgresServer, URL],
+) -> None:
+    server, url = _migrated(head_url, "correct_new_column")
+    metadata = widgets_metadata(
+        extra=(
+            Column("color", String(20), nullable=True),
+            Column("weight", Integer, nullable=False, server_default=text("1")),
+        )
+    )
+    Table(
+        "widgets",
+        metadata,
+        CheckConstraint("weight > 0", name="weight_positive"),
+        extend_existing=True,
+    )
+    check_drift(server, fixture_history("correct_new_column"), url, metadata)
+
+
+def test_new_table_with_its_migration_does_not_drift(
+    head_url: tuple[PostgresServer, URL],
+) -> None:
+    server, url = _migrated(head_url, "correct_new_table")
+    metadata = widgets_metadata()
+    Table(
+        "parts",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("widget_id", BigInteger, ForeignKey("widgets.id"), nullable=False),
+        Column("kind", Enum("bolt", "nut", "gear", name="part_kind"), nullable=False),
+        Column("serial", String(30), nullable=False),
+        Column("weight_grams", Numeric(8, 2), nullable=True),
+        Column("added_at", DateTime(timezone=True), server_default=text("now()"), nullable=False),
+        UniqueConstraint("serial"),
+        Index("ix_parts_widget_id", "widget_id"),
+    )
+    check_drift(server, fixture_history("correct_new_table"), url, metadata)
+
+
+def test_server_default_drift_is_rendered_as_a_migration(
+    head_url: tuple[PostgresServer, URL],
+) -> None:
+    server, url = _migrated(head_url, "clean_widgets")
+    with pytest.raises(GateFailure) as failure:
+        check_drift(
+            server, fixture_history("clean_widgets"), url, widgets_metadata(size_default="1")
+        )
+    text_ = str(failure.value)
+    assert "[drift]" in text_
+    assert "revision: a1000000c1ea" in text_
+    assert "autogenerate would write this migration:" in text_
+    assert "op.alter_column('widgets', 'size'" in text_
+    assert "server_default=sa.text('1')" in text_
+    assert "-table widgets: column size integer NOT NULL DEFAULT 0" in text_
+    assert "+table widgets: column size integer NOT NULL DEFAULT 1" in text_
+    assert " object at 0x" not in text_
+
+
+def test_check_expression_drift_is_caught_by_the_catalog(
+    head_url: tuple[PostgresServer, URL],
+) -> None:
+    """Same CHECK name, other expression: autogenerate is blind to it, the catalog is not."""
+    server, url = _migrated(head_url, "clean_widgets")
+    with pytest.raises(GateFailure) as failure:
+        check_drift(
+            server, fixture_history("clean_widgets"), url, widgets_metadata(size_check="size > 0")
+        )
+    text_ = str(failure.value)
+    assert "autogenerate would write" not in text_
+    assert "-table widgets: constraint ck_widgets_size_non_negative CHECK (size >= 0)" in text_
+    assert "+table widgets: constraint ck_widgets_size_non_negative CHECK (size > 0)" in text_
+    assert "write a revision that makes the change" in text_
+
+
+def test_enum_label_drift_is_caught_by_the_catalog(head_url: tuple[PostgresServer, URL]) -> None:
+    server, url = _migrated(head_url, "correct_new_table")
+    metadata = widgets_metadata()
+    Table(
+        "parts",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("widget_id", BigInteger, ForeignKey("widgets.id"), nullable=False),
+        Column("kind", Enum("bolt", "nut", "gear", "spring", name="part_kind"), nullable=False),
+        Column("serial", String(30), nullable=False),
+        Column("weight_grams", Numeric(8, 2), nullable=True),
+        Column("added_at", DateTime(timezone=True), server_default=text("now()"), nullable=False),
+        UniqueConstraint("serial"),
+        Index("ix_parts_widget_id", "widget_id"),
+    )
+    with pytest.raises(GateFailure) as failure:
+        check_drift(server, fixture_history("correct_new_table"), url, metadata)
+    text_ = str(failure.value)
+    assert "+type part_kind AS ENUM ('bolt', 'nut', 'gear', 'spring')" in text_
+
+
+def test_drift_command_reports_once_and_fails(postgres_server: PostgresServer) -> None:
+    """What `python -m tests.migrations.gate.drift` runs, on a drifting fixture."""
+    history = fixture_history("clean_widgets")
+    failures = run_checks(
+        postgres_server, history, widgets_metadata(size_default="1"), "origin/main"
+    )
+    assert len(failures) == 1
+    assert "[drift]" in report(failures, history)
+    clean = run_checks(postgres_server, history, widgets_metadata(), "origin/main")
+    assert clean == []
+    assert report(clean, history).startswith("no drift")
