@@ -7,11 +7,12 @@ pool so a thread always finds a connection or gives up after `db_pool_timeout` w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
@@ -25,8 +26,9 @@ class DatabaseNotConfiguredError(RuntimeError):
 def build_engine(settings: Settings) -> Engine:
     """Create the pooled engine the API uses.
 
-    `pool_pre_ping` makes a connection that died while PostgreSQL restarted be replaced instead
-    of failing a request, so the service recovers by itself when the server comes back.
+    `pool_pre_ping` (on unless `DB_POOL_PRE_PING=false`) makes a connection that died while
+    PostgreSQL restarted be replaced instead of failing a request, so the service recovers by
+    itself when the server comes back; it costs one round trip per request.
     """
     if settings.database_url is None:
         raise DatabaseNotConfiguredError(
@@ -39,7 +41,7 @@ def build_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_pre_ping,
         connect_args={
             "connect_timeout": settings.db_connect_timeout,
             "options": connect_options,
@@ -61,10 +63,26 @@ def dispose_engine() -> None:
     get_engine.cache_clear()
 
 
-def get_session() -> Iterator[Session]:
-    """One session per request. Routes commit explicitly, before they answer."""
-    with Session(get_engine(), autoflush=False, expire_on_commit=False) as session:
+async def get_session() -> AsyncIterator[Session]:
+    """One session per request. Routes commit explicitly, before they answer.
+
+    `async` so FastAPI runs it on the event loop: a sync generator dependency costs two extra
+    worker-thread hops per request (enter and exit), for work that touches no socket. Creating a
+    `Session` opens nothing (the route's thread checks a connection out on first use), and
+    closing one whose transaction already ended is pure bookkeeping. Only when a transaction is
+    still open (the route failed before committing) does closing mean a ROLLBACK on the wire,
+    and that runs in a worker thread so the event loop never waits on PostgreSQL.
+
+    Tests replace this dependency (`app.dependency_overrides[get_session]`) with any session.
+    """
+    session = Session(get_engine(), autoflush=False, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a request waits for a pooled connection before answering 503.",
     )
+    db_pool_pre_ping: bool = Field(
+        default=True,
+        description="Test each pooled connection before use (one round trip per request), so "
+        "connections that died while PostgreSQL restarted are replaced instead of failing.",
+    )
     db_connect_timeout: int = Field(default=3, ge=1, description="Seconds to reach PostgreSQL.")
     db_statement_timeout_ms: int = Field(
         default=10_000, ge=0, description="Per-statement ceiling for API queries (0 = none)."
