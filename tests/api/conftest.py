@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import core as hypothesis_core
+from hypothesis.vendor import pretty
+from schemathesis.generation import hypothesis as schemathesis_hypothesis
 from sqlalchemy import URL, Connection, Engine, create_engine
 
 from app.main import create_app
@@ -43,3 +46,19 @@ def db(api_engine: Engine, app: FastAPI) -> Iterator[Connection]:
     """This test's transaction: the app writes into it, and it is rolled back afterwards."""
     with rolled_back(api_engine, app) as connection:
         yield connection
+
+
+def restore_hypothesis_failure_reports() -> None:
+    """Undo schemathesis' process-wide silencing of hypothesis' example printer.
+
+    Importing schemathesis (its pytest plugin loads with every run) swaps the printer that
+    hypothesis uses for "Failing test case: ...(body=...)" for one that prints nothing, to speed
+    up its own coverage phase. That blanks the minimal example of *every* property test in the
+    run. Running its (idempotent) setup first and then putting hypothesis' own printer back keeps
+    the reports; the contract test pays a little time for readable failures too.
+    """
+    schemathesis_hypothesis.setup()
+    hypothesis_core.RepresentationPrinter = pretty.RepresentationPrinter  # type: ignore[attr-defined]
+
+
+restore_hypothesis_failure_reports()
