@@ -1,0 +1,299 @@
+"""Check 6: upgrades of populated databases, with rows hypothesis invents for each revision.
+
+For every step, the schema *at the step's starting revision* is reflected from the database
+(types, lengths, nullability, CHECK bounds, foreign keys), hypothesis generates rows for it,
+they are inserted, and the step is upgraded. Invariants:
+
+- no row is lost, and every value that existed keeps its value (compared by primary key);
+- a new NOT NULL column with a constant server default holds that default on the old rows;
+- after the downgrade, the original rows come back exactly.
+
+Each example starts from a reset `WorkingDatabase` (truncated, schema verified), because
+hypothesis runs all examples within one test call where fixtures cannot isolate them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from hypothesis import Phase, given, note, settings
+from hypothesis.control import currently_in_test_context
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History
+from tests.migrations.gate.rows import (
+    Row,
+    RowsPlan,
+    SchemaSpec,
+    describe_row,
+    insert_rows,
+    read_rows,
+    reflect_schema,
+    rows_strategy,
+    same_value,
+)
+from tests.migrations.gate.steps import Step, database_error_lines, run_step, steps
+from tests.migrations.gate.working import WorkingDatabase, working_database
+from tests.support.postgres import PostgresServer
+
+CHECK = "populated-upgrade"
+MAX_REPORTED = 12
+_FUNCTION_CALL = re.compile(r"[A-Za-z_][\w.]*\s*\(")
+
+Contents = Mapping[str, Sequence[Row]]
+
+
+def _key(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(row.get(column) for column in columns)
+
+
+def _constant_defaults(
+    connection: Connection, before: SchemaSpec, after: SchemaSpec
+) -> dict[tuple[str, str], Any]:
+    """Values of constant server defaults of NOT NULL columns the step added to old tables.
+
+    Defaults that call a function (`now()`, `gen_random_uuid()`) differ by design between
+    the upgrade and now, so only constants (`0`, `'new'::text`, `false`) are compared.
+    """
+    values = {}
+    for spec in after.tables:
+        old = before.table(spec.name)
+        if old is None:
+            continue
+        for column in spec.table.columns:
+            default = column.server_default
+            if column.name in old.table.columns or column.nullable or default is None:
+                continue
+            expression = str(getattr(getattr(default, "arg", None), "text", ""))
+            if expression and not _FUNCTION_CALL.search(expression):
+                values[(spec.name, str(column.name))] = connection.scalar(
+                    text(f"SELECT {expression}")
+                )
+    return values
+
+
+def compare_contents(
+    before: SchemaSpec,
+    original: Contents,
+    after: SchemaSpec,
+    current: Contents,
+    *,
+    defaults: Mapping[tuple[str, str], Any] | None = None,
+    exact: bool = False,
+) -> list[str]:
+    """What happened to the `original` rows, one line per problem (empty: nothing wrong).
+
+    `exact` (after a downgrade) also requires no extra rows and no extra columns to differ.
+    """
+    problems: list[str] = []
+    for spec in before.tables:
+        rows = original.get(spec.name, [])
+        now = after.table(spec.name)
+        if now is None:
+            if rows:
+                problems.append(f"table {spec.name}: dropped, with its {len(rows)} rows")
+            continue
+        problems.extend(
+            f"table {spec.name}: column {column.name} dropped with its values"
+            for column in spec.table.columns
+            if column.name not in now.table.columns and rows
+        )
+        shared = [str(c.name) for c in spec.table.columns if c.name in now.table.columns]
+        key = [column for column in spec.key_columns if column in shared] or shared
+        remaining = {_key(row, key): row for row in current.get(spec.name, [])}
+        for row in rows:
+            found = remaining.pop(_key(row, key), None)
+            label = f"table {spec.name}: row {dict(zip(key, _key(row, key), strict=True))}"
+            if found is None:
+                problems.append(f"{label} lost (was: {describe_row(row)})")
+                continue
+            problems.extend(
+                f"{label}: {column} was {row[column]!r}, now {found[column]!r}"
+                for column in shared
+                if not same_value(row[column], found[column])
+            )
+            problems.extend(
+                f"{label}: new NOT NULL column {column} holds {found[column]!r}, but its server "
+                f"default is {value!r}"
+                for (table, column), value in (defaults or {}).items()
+                if table == spec.name and not same_value(found.get(column), value)
+            )
+        if exact and remaining:
+            problems.append(f"table {spec.name}: {len(remaining)} rows appeared")
+    return problems
+
+
+def _report(problems: list[str]) -> list[str]:
+    shown = problems[:MAX_REPORTED]
+    hidden = len(problems) - len(shown)
+    return shown + ([f"… and {hidden} more"] if hidden else [])
+
+
+def _upgrade_fails(step: Step, history: History, context: list[str]) -> dict[str, Any]:
+    return {
+        "check": CHECK,
+        "problem": (
+            f"upgrade {step.before} → {step.revision} fails on a database holding rows "
+            f"({history.name})"
+        ),
+        "how_to_fix": (
+            "production has rows: a new NOT NULL column needs a server_default (or add it "
+            "nullable, backfill in batches, then enforce NOT NULL through a CHECK ... NOT VALID "
+            "that you VALIDATE); a new constraint must hold for existing rows, so clean the data "
+            "in an earlier step"
+        ),
+        "revision": step.revision,
+        "context": context,
+    }
+
+
+def _data_changed(step: Step, history: History, problems: list[str], context: list[str]) -> None:
+    raise GateFailure(
+        check=CHECK,
+        problem=(
+            f"upgrade {step.before} → {step.revision} loses or changes existing data "
+            f"({history.name})"
+        ),
+        how_to_fix=(
+            "an upgrade must keep every row and value: rename instead of drop-and-add, convert "
+            "types with USING, never TRUNCATE or DELETE user data, and fill new columns from "
+            "their server default; if data must go, split the change (stop writing it, release, "
+            "then drop in a later, reviewed revision)"
+        ),
+        revision=step.revision,
+        details=_report(problems) + context,
+    )
+
+
+def _not_restored(step: Step, history: History, problems: list[str], context: list[str]) -> None:
+    raise GateFailure(
+        check=CHECK,
+        problem=(
+            f"after downgrading {step.revision} back to {step.before}, the original rows do not "
+            f"come back exactly ({history.name})"
+        ),
+        how_to_fix=(
+            "downgrade() must restore every value the upgrade touched: keep old columns until a "
+            "later revision, and convert values back (USING) when reverting a type"
+        ),
+        revision=step.revision,
+        details=_report(problems) + context,
+    )
+
+
+class StepRunner:
+    """Runs examples of one step on one `WorkingDatabase`.
+
+    The schema after the upgrade, and the constant defaults of new columns, are read on the
+    first example and reused: the migration decides them, not the rows.
+    """
+
+    def __init__(self, database: WorkingDatabase, step: Step) -> None:
+        self.database = database
+        self.step = step
+        with database.engine.connect() as connection:
+            self.schema = reflect_schema(connection)
+            connection.commit()
+        self.after: SchemaSpec | None = None
+        self.defaults: dict[tuple[str, str], Any] = {}
+        self.examples = 0
+        self.rows = 0
+        """How many examples ran, and how many rows they inserted in all (for the tests)."""
+
+    def run(self, plan: RowsPlan) -> None:
+        """One example: insert `plan` at `step.before`, upgrade, check, downgrade, check."""
+        database, step, schema = self.database, self.step, self.schema
+        history = database.history
+        database.reset()
+        with database.engine.connect() as connection:
+            counts = insert_rows(connection, schema, plan)
+            self.examples += 1
+            self.rows += sum(counts.values())
+            original = read_rows(connection, schema)
+            connection.commit()
+            sample = [describe_row(row) for rows in original.values() for row in rows[:3]]
+            if currently_in_test_context():
+                note(f"rows inserted: {counts}")
+            context = [
+                f"rows inserted at {step.before}: {counts}",
+                *(f"  e.g. {s}" for s in sample),
+            ]
+            run_step(
+                partial(database.migrate, connection, "upgrade", step.revision),
+                **_upgrade_fails(step, history, context),
+            )
+            if self.after is None:
+                self.after = reflect_schema(connection)
+                self.defaults = _constant_defaults(connection, schema, self.after)
+            current = read_rows(connection, self.after)
+            connection.commit()
+            problems = compare_contents(
+                schema, original, self.after, current, defaults=self.defaults
+            )
+            if problems:
+                _data_changed(step, history, problems, context)
+            run_step(
+                partial(database.migrate, connection, "downgrade", step.before),
+                check=CHECK,
+                problem=(
+                    f"downgrade {step.revision} → {step.before} fails on a database holding rows"
+                ),
+                how_to_fix="make downgrade() work on rows that the upgrade kept",
+                revision=step.revision,
+                context=context,
+            )
+            try:
+                restored = read_rows(connection, schema)
+            except DBAPIError as error:
+                _not_restored(step, history, database_error_lines(error), context)
+            connection.commit()
+        problems = compare_contents(schema, original, schema, restored, exact=True)
+        if problems:
+            _not_restored(step, history, problems, context)
+        database.trusted = True
+
+
+NO_SHRINKING = tuple(
+    phase for phase in settings().phases if phase not in {Phase.shrink, Phase.explain}
+)
+"""Phases without shrinking: a failing step re-runs a migration per shrink attempt (minutes on a
+busy machine), while the report already names the revision, the error and the rows."""
+
+
+def check_populated_step(
+    database: WorkingDatabase, step: Step, *, max_examples: int | None = None, shrink: bool = False
+) -> StepRunner:
+    """Run hypothesis examples for `step` on `database` (kept at `step.before`).
+
+    The number of examples comes from the hypothesis profile (dev 40, ci 150) unless
+    `max_examples` lowers it; `shrink=True` minimises a failing example, at a price.
+    """
+    runner = StepRunner(database, step)
+    if not any(not spec.skipped_because for spec in runner.schema.tables):
+        runner.run({})
+        return runner
+    options: dict[str, Any] = {} if shrink else {"phases": NO_SHRINKING}
+    if max_examples is not None:
+        options["max_examples"] = max_examples
+
+    @settings(**options)
+    @given(plan=rows_strategy(runner.schema))
+    def examples(plan: RowsPlan) -> None:
+        runner.run(plan)
+
+    examples()
+    return runner
+
+
+def check_populated(
+    history: History, server: PostgresServer, *, max_examples: int | None = None
+) -> None:
+    """Every step of a history, each on its own working database built by replaying history."""
+    for step in steps(history):
+        with working_database(server, history, step.before) as database:
+            check_populated_step(database, step, max_examples=max_examples)

@@ -1,0 +1,86 @@
+"""Check 6: every step upgraded on rows hypothesis generates for the schema at that revision."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.populate import check_populated, check_populated_step
+from tests.migrations.gate.steps import Step, steps
+from tests.migrations.gate.upgrade import RevisionTemplates, check_upgrade
+from tests.migrations.gate.working import working_database
+from tests.support.postgres import PostgresServer
+
+PROJECT_STEPS = steps(History())
+SELF_TEST_EXAMPLES = 15
+"""Enough for a broken fixture to fail at once and a correct one to meet varied rows."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", PROJECT_STEPS, ids=lambda step: step.revision)
+def test_project_upgrades_keep_generated_rows(
+    project_templates: RevisionTemplates,
+    project_history: History,
+    postgres_server: PostgresServer,
+    step: Step,
+) -> None:
+    template = project_templates.template_for(step.before)
+    with working_database(
+        postgres_server, project_history, step.before, template=template
+    ) as database:
+        runner = check_populated_step(database, step)
+    if runner.schema.tables:  # rows were really generated, not all refused by constraints
+        assert runner.examples >= 10
+        assert runner.rows >= runner.examples
+
+
+@pytest.mark.parametrize(
+    "name", ["correct_new_column", "correct_new_table", "comment_formatting_edit"]
+)
+def test_correct_histories_keep_generated_rows(postgres_server: PostgresServer, name: str) -> None:
+    check_populated(fixture_history(name), postgres_server, max_examples=SELF_TEST_EXAMPLES)
+
+
+def test_not_null_column_without_default_fails_only_with_rows(
+    postgres_server: PostgresServer,
+) -> None:
+    history = fixture_history("not_null_no_default")
+    check_upgrade(history, postgres_server)  # the empty database takes it
+    with pytest.raises(GateFailure) as failure:
+        check_populated(history, postgres_server, max_examples=SELF_TEST_EXAMPLES)
+    text = str(failure.value)
+    assert "[populated-upgrade]" in text
+    assert "revision: b2000000beef" in text
+    assert "fails on a database holding rows" in text
+    assert "NotNullViolation" in text
+    assert 'column "weight" of relation "widgets" contains null values' in text
+    assert re.search(r"rows inserted at a1000000beef: \{'widgets': [1-9]\d*\}", text)
+    assert "server_default" in text
+
+
+def test_truncating_upgrade_loses_rows(postgres_server: PostgresServer) -> None:
+    with pytest.raises(GateFailure) as failure:
+        check_populated(
+            fixture_history("data_loss_truncate"), postgres_server, max_examples=SELF_TEST_EXAMPLES
+        )
+    text = str(failure.value)
+    assert "revision: b2000000dead" in text
+    assert "loses or changes existing data" in text
+    assert "table widgets: row {'id': 1} lost (was: id=1, name=" in text
+    assert "never TRUNCATE or DELETE user data" in text
+
+
+def test_drop_and_readd_column_changes_values(postgres_server: PostgresServer) -> None:
+    with pytest.raises(GateFailure) as failure:
+        check_populated(
+            fixture_history("data_loss_readd_column"),
+            postgres_server,
+            max_examples=SELF_TEST_EXAMPLES,
+        )
+    text = str(failure.value)
+    assert "revision: b2000000c0de" in text
+    assert "loses or changes existing data" in text
+    assert re.search(r"table widgets: row \{'id': \d+\}: size was [1-9]\d*, now 0", text)
