@@ -1,0 +1,189 @@
+"""Check 9: no revision rewrites a table (or rebuilds an index) that already holds rows, unless
+it says so.
+
+A rewrite copies every row into a new file while holding ACCESS EXCLUSIVE: on a big table that
+is minutes of downtime, and it is easy to trigger by accident (a type change, a volatile
+default, SET LOGGED). squawk guesses from the SQL text; this check observes PostgreSQL itself:
+each existing relation keeps its OID across ALTER TABLE but gets a new `relfilenode` when its
+data is rewritten. The history is stepped one revision at a time on one database, with rows
+inserted into every table before each step.
+
+A revision that rewrites on purpose declares it next to the code:
+
+    rewrites_tables = {"items": "items holds under 1000 rows in production; a second of lock"}
+
+An index rebuilt because its table was rewritten is covered by the table's declaration.
+A declaration without a real reason, or for a table the revision does not rewrite, fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from alembic.script import Script
+from sqlalchemy import URL, Connection, create_engine, pool, text
+
+from tests.migrations.gate.declarations import read_declaration
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.fill import FillReport, fill_tables
+from tests.migrations.gate.history import History
+from tests.migrations.gate.render import VERSION_TABLE, display_path
+
+CHECK = "table-rewrite"
+DECLARATION = "rewrites_tables"
+
+_RELATIONS = """
+SELECT c.oid, c.relname, c.relkind, pg_relation_filenode(c.oid), coalesce(t.relname, c.relname)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index x ON x.indexrelid = c.oid
+LEFT JOIN pg_class t ON t.oid = x.indrelid
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm', 'i')
+  AND coalesce(t.relname, c.relname) <> :version_table
+"""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table, materialized view or index: its name, kind, data file and owning table."""
+
+    name: str
+    kind: str
+    filenode: int
+    table: str
+
+
+def relations(connection: Connection) -> dict[int, Relation]:
+    """Every relation of `public` that holds data, by OID (stable across ALTER TABLE)."""
+    rows = connection.execute(text(_RELATIONS), {"version_table": VERSION_TABLE})
+    return {
+        int(oid): Relation(name, kind, int(filenode or 0), table)
+        for oid, name, kind, filenode, table in rows
+    }
+
+
+def row_counts(connection: Connection, tables: set[str]) -> dict[str, int]:
+    """Rows per table, to tell the reader how much a rewrite copied."""
+    quote = connection.dialect.identifier_preparer.quote
+    return {
+        table: int(connection.execute(text(f"SELECT count(*) FROM {quote(table)}")).scalar_one())
+        for table in sorted(tables)
+    }
+
+
+@dataclass
+class StepRewrites:
+    """What one revision rewrote, and what it declared."""
+
+    script: Script
+    path: str
+    tables: dict[str, tuple[int, int]] = field(default_factory=dict)
+    indexes: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    declared: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    filled: FillReport = field(default_factory=FillReport)
+
+    def undeclared(self) -> list[str]:
+        """Readable lines for each rewrite the revision did not declare."""
+        lines: list[str] = []
+        for table, (old, new) in sorted(self.tables.items()):
+            if table in self.declared:
+                continue
+            rebuilt = sorted(i for i, (owner, _, _) in self.indexes.items() if owner == table)
+            suffix = f"; indexes rebuilt with it: {', '.join(rebuilt)}" if rebuilt else ""
+            lines.append(
+                f"table {table} rewritten ({self.rows.get(table, 0)} rows copied, relfilenode "
+                f"{old} -> {new}){suffix}"
+            )
+        for index, (owner, old, new) in sorted(self.indexes.items()):
+            if owner in self.tables or owner in self.declared or index in self.declared:
+                continue
+            lines.append(f"index {index} on {owner} rebuilt (relfilenode {old} -> {new})")
+        return lines
+
+
+def compare(before: dict[int, Relation], after: dict[int, Relation], step: StepRewrites) -> None:
+    """Record in `step` every relation present before and after whose data file changed."""
+    for oid, old in before.items():
+        new = after.get(oid)
+        if new is None or new.filenode == old.filenode:
+            continue
+        if old.kind == "i":
+            step.indexes[new.name] = (new.table, old.filenode, new.filenode)
+        else:
+            step.tables[new.name] = (old.filenode, new.filenode)
+
+
+def _declaration_problems(step: StepRewrites) -> None:
+    for name in step.declared:
+        if name not in step.tables and name not in step.indexes:
+            step.problems.append(
+                f"`{DECLARATION}[{name!r}]` declares a rewrite that did not happen: delete it"
+            )
+
+
+def observe_rewrites(history: History, url: URL, rows: int = 50) -> list[StepRewrites]:
+    """Step `history` from base to head on the empty database `url`, filling tables first."""
+    steps: list[StepRewrites] = []
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        for script in history.revisions():
+            declaration = read_declaration(script, DECLARATION)
+            step = StepRewrites(
+                script=script,
+                path=display_path(script, history),
+                declared=declaration.entries,
+                problems=list(declaration.problems),
+            )
+            with engine.connect() as connection:
+                step.filled = fill_tables(connection, rows)
+                before = relations(connection)
+            history.upgrade(url, script.revision)
+            with engine.connect() as connection:
+                compare(before, relations(connection), step)
+                step.rows = row_counts(connection, set(step.tables))
+            _declaration_problems(step)
+            steps.append(step)
+    finally:
+        engine.dispose()
+    return steps
+
+
+def rewrite_failure(steps: list[StepRewrites]) -> GateFailure | None:
+    """One failure naming every revision with an undeclared rewrite or a bad declaration."""
+    bad = [step for step in steps if step.undeclared() or step.problems]
+    if not bad:
+        return None
+    details: list[str] = []
+    for step in bad:
+        details.append(f"revision {step.script.revision} ({step.path}):")
+        details.extend(f"  {line}" for line in step.undeclared())
+        details.extend(f"  declaration problem: {problem}" for problem in step.problems)
+    example = next((t for step in bad for t in step.tables), "items")
+    return GateFailure(
+        check=CHECK,
+        problem=(
+            "a revision rewrote a table that holds rows: PostgreSQL copies every row while "
+            "holding ACCESS EXCLUSIVE, so every read and write of the table waits until it ends"
+        ),
+        revision=", ".join(step.script.revision for step in bad),
+        details=details,
+        how_to_fix=(
+            "Make the change without a rewrite: ALTER COLUMN … TYPE to a type that is not "
+            "binary-compatible, ADD COLUMN … DEFAULT <volatile>, SET LOGGED/UNLOGGED, CLUSTER "
+            "and VACUUM FULL all rewrite. Instead add a new column, backfill it in batches, "
+            "switch reads, then drop the old one; add volatile defaults after a backfill. If "
+            "the rewrite is acceptable (the table is small everywhere), declare it next to the "
+            f'code: {DECLARATION} = {{"{example}": "why a rewrite of {example} is acceptable"}}.'
+        ),
+    )
+
+
+def check_rewrites(history: History, url: URL, rows: int = 50) -> list[StepRewrites]:
+    """Raise `GateFailure` unless no revision rewrites an existing table without declaring it."""
+    steps = observe_rewrites(history, url, rows)
+    failure = rewrite_failure(steps)
+    if failure is not None:
+        raise failure
+    return steps

@@ -1,0 +1,56 @@
+"""Check 9: no revision rewrites a table holding rows (new relfilenode) unless it declares it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import URL
+
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.rewrites import check_rewrites, observe_rewrites
+
+
+def test_project_revisions_rewrite_nothing_and_ran_on_rows(empty_database_url: URL) -> None:
+    steps = check_rewrites(History(), empty_database_url)
+    assert [step.script.revision for step in steps] == [s.revision for s in History().revisions()]
+    for step in steps[1:]:  # the first revision starts from an empty schema
+        assert step.filled.inserted, step.filled
+        assert all(rows > 0 for rows in step.filled.inserted.values()), step.filled
+        assert not step.filled.skipped, step.filled.skipped
+
+
+def test_correct_changes_rewrite_nothing(empty_database_url: URL) -> None:
+    """Nullable column, constant default, concurrent index, new table: no existing file changes."""
+    steps = check_rewrites(fixture_history("safe_changes"), empty_database_url)
+    assert all(not step.tables and not step.indexes for step in steps)
+
+
+def test_rewrites_are_seen_in_relfilenode(empty_database_url: URL) -> None:
+    steps = {
+        step.script.revision: step
+        for step in observe_rewrites(fixture_history("table_rewrite"), empty_database_url)
+    }
+    assert set(steps["tr02_widen"].tables) == {"things"}
+    assert steps["tr02_widen"].rows == {"things": 50}
+    assert "pk_things" in steps["tr02_widen"].indexes
+    assert set(steps["tr03_volatile"].tables) == {"things"}
+    assert set(steps["tr04_declared"].tables) == {"things"}
+    assert not steps["tr05_stale"].tables
+
+
+def test_undeclared_rewrites_and_bad_declarations_fail(empty_database_url: URL) -> None:
+    with pytest.raises(GateFailure) as raised:
+        check_rewrites(fixture_history("table_rewrite"), empty_database_url)
+    failure = raised.value
+    text = str(failure)
+    assert failure.check == "table-rewrite"
+    assert failure.revision == "tr02_widen, tr03_volatile, tr05_stale, tr06_no_reason"
+    assert "revision tr02_widen (tests/migrations/fixtures/table_rewrite/tr02_widen.py):" in text
+    assert "table things rewritten (50 rows copied, relfilenode " in text
+    assert "indexes rebuilt with it: " in text
+    assert "table things rewritten (100 rows copied" in text  # tr03: volatile default
+    assert "`rewrites_tables['things']` declares a rewrite that did not happen" in text
+    assert "`rewrites_tables['things']` has no real reason ('ok')" in text
+    assert "tr04_declared" not in text  # declared with a reason: accepted
+    assert 'rewrites_tables = {"things": "why a rewrite of things is acceptable"}' in text
+    assert "backfill it in batches" in text
