@@ -1,0 +1,155 @@
+"""Check 10, online half: under a conflicting lock, each revision gives up; it never queues.
+
+The outage this prevents: a migration's `ALTER TABLE` waits for ACCESS EXCLUSIVE behind one
+long-running SELECT; every query that arrives after it queues behind the ALTER; the table is
+down until the SELECT ends. With `lock_timeout` the ALTER gives up in a moment, the queue
+drains, and the deploy can be retried.
+
+For every revision that has tables before it, another session opens a transaction holding
+ACCESS SHARE on all of them (what any SELECT holds), and the revision is upgraded with
+`-x lock_timeout=300ms`. Acceptable outcomes:
+- it fails with a lock-timeout error, soon, and the database is exactly as before (revision and
+  catalog): it gave up cleanly;
+- it succeeds: it needed no lock that conflicts with readers (a new table, a concurrent index).
+Anything else fails the check: still waiting when the gate ends the other session (queueing),
+giving up only after a long time, another error, or a changed database after giving up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import URL
+
+from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of
+from tests.migrations.gate.contention import (
+    current_version,
+    held_locks,
+    is_lock_timeout,
+    upgrade_with,
+    user_tables,
+)
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History
+from tests.migrations.gate.steps import BASE, Step, database_error_lines, steps
+from tests.migrations.gate.upgrade import RevisionTemplates
+
+CHECK = "lock-timeout"
+LOCK_TIMEOUT = "300ms"
+BLOCKING_MODE = "ACCESS SHARE"
+HOW_TO_FIX = (
+    "alembic/env.py must SET lock_timeout before any DDL (it does: 5s by default, "
+    "`-x lock_timeout=…` to change it) and no revision may RESET it or set it to 0. A revision "
+    "that legitimately waits long on a busy table should be retried by the deploy, not made "
+    "to queue: every query on the table would queue behind it."
+)
+
+
+@dataclass(frozen=True)
+class LockWaitOutcome:
+    """What one revision did with the tables locked by another session."""
+
+    step: Step
+    tables: tuple[str, ...]
+    gave_up: bool
+    elapsed: float
+
+
+def upgrade_under_lock(
+    history: History,
+    url: URL,
+    step: Step,
+    *,
+    patience: float = 20.0,
+    give_up_within: float = 10.0,
+) -> LockWaitOutcome:
+    """On `url` (at `step.before`), hold ACCESS SHARE on every table and upgrade one step."""
+    tables = user_tables(url)
+    if not tables:
+        return LockWaitOutcome(step=step, tables=(), gave_up=False, elapsed=0.0)
+    before = snapshot_of(url)
+    with held_locks(url, tables, BLOCKING_MODE, patience=patience) as held:
+        result = upgrade_with(history, url, step.revision, lock_timeout=LOCK_TIMEOUT)
+    held_by = f"another session holding {BLOCKING_MODE} on {', '.join(tables)}"
+    if held.ended_by_watchdog.is_set():
+        raise GateFailure(
+            check=CHECK,
+            problem=(
+                f"upgrading to {step.revision} queued behind {held_by} for {patience:.0f}s, "
+                f"until the gate ended that session: lock_timeout={LOCK_TIMEOUT} never fired, "
+                "so in production every query on those tables would have queued behind it"
+            ),
+            revision=step.revision,
+            details=[
+                f"elapsed: {result.elapsed:.1f}s",
+                *(database_error_lines(result.error) if result.error else []),
+            ],
+            how_to_fix=HOW_TO_FIX,
+        )
+    if result.error is None:
+        return LockWaitOutcome(
+            step=step, tables=tuple(tables), gave_up=False, elapsed=result.elapsed
+        )
+    if not is_lock_timeout(result.error):
+        raise GateFailure(
+            check=CHECK,
+            problem=f"upgrading to {step.revision} next to {held_by} failed, but not by timing out",
+            revision=step.revision,
+            details=database_error_lines(result.error),
+            how_to_fix="fix the error first; the upgrade check reports it without contention",
+        )
+    if result.elapsed > give_up_within:
+        raise GateFailure(
+            check=CHECK,
+            problem=(
+                f"upgrading to {step.revision} gave up only after {result.elapsed:.1f}s "
+                f"(lock_timeout={LOCK_TIMEOUT}): something waited without the timeout"
+            ),
+            revision=step.revision,
+            details=database_error_lines(result.error),
+            how_to_fix=HOW_TO_FIX,
+        )
+    _require_untouched(url, step, before)
+    return LockWaitOutcome(step=step, tables=tuple(tables), gave_up=True, elapsed=result.elapsed)
+
+
+def _require_untouched(url: URL, step: Step, before: CatalogSnapshot) -> None:
+    version = current_version(url)
+    after = snapshot_of(url)
+    difference = before.diff(
+        after,
+        before=f"schema at {step.before}",
+        after=f"schema after {step.revision} gave up",
+    )
+    if version != step.before or difference:
+        raise GateFailure(
+            check=CHECK,
+            problem=(
+                f"upgrading to {step.revision} gave up on the lock but left the database "
+                f"changed (alembic_version: {version}, expected {step.before})"
+            ),
+            revision=step.revision,
+            details=difference,
+            how_to_fix=(
+                "everything a revision does before a statement that can time out must be in "
+                "the same transaction; work inside autocommit_block() commits at once, so it "
+                "must come after the statements that take table locks, or be safe to rerun"
+            ),
+        )
+
+
+def check_lock_timeouts(
+    history: History, templates: RevisionTemplates, *, patience: float = 20.0
+) -> list[LockWaitOutcome]:
+    """Run `upgrade_under_lock` on a copy of the database before every revision."""
+    outcomes: list[LockWaitOutcome] = []
+    for step in steps(history):
+        if step.before == BASE:
+            continue  # no table exists yet for anyone to hold
+        if step.before not in templates.templates:
+            templates.require()  # the upgrade walk never reached it: report why
+        with templates.server.temporary_database(
+            "gate_lock", template=templates.templates[step.before]
+        ) as url:
+            outcomes.append(upgrade_under_lock(history, url, step, patience=patience))
+    return outcomes

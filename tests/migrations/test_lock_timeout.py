@@ -1,0 +1,82 @@
+"""Check 10, online: behind a conflicting lock held elsewhere, an upgrade gives up, never queues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.migrations.gate.catalog import snapshot_of
+from tests.migrations.gate.contention import (
+    current_version,
+    held_locks,
+    is_lock_timeout,
+    upgrade_with,
+    user_tables,
+)
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.lock_wait import check_lock_timeouts
+from tests.migrations.gate.steps import BASE, steps
+from tests.migrations.gate.upgrade import RevisionTemplates
+
+GENEROUS = 10.0  # seconds; lock_timeout is 300ms, so this only fails when nothing timed out
+
+
+def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(
+    project_templates: RevisionTemplates,
+) -> None:
+    """The proof, spelled out: a long SELECT holds ACCESS SHARE; the next revision gives up."""
+    blocked = 0
+    for step in steps(History()):
+        if step.before == BASE:
+            continue
+        with project_templates.database_at(step.before) as url:
+            before = snapshot_of(url)
+            with held_locks(url, user_tables(url), "ACCESS SHARE", patience=30.0) as held:
+                result = upgrade_with(History(), url, step.revision, lock_timeout="300ms")
+            assert not held.ended_by_watchdog.is_set(), "the upgrade queued behind the reader"
+            if result.error is None:
+                continue  # this revision takes no lock that conflicts with readers
+            blocked += 1
+            assert is_lock_timeout(result.error), result.error
+            assert "canceling statement due to lock timeout" in str(result.error)
+            assert result.elapsed < GENEROUS
+            assert current_version(url) == step.before
+            assert snapshot_of(url).diff(before, before="before", after="after") == []
+    assert blocked, "no project revision needed a lock that conflicts with readers"
+
+
+def test_check_passes_on_the_project(project_templates: RevisionTemplates) -> None:
+    outcomes = check_lock_timeouts(History(), project_templates)
+    assert any(outcome.gave_up for outcome in outcomes)
+    assert all(outcome.elapsed < GENEROUS for outcome in outcomes)
+
+
+def test_check_passes_on_correct_changes(
+    history_templates: Callable[[History], RevisionTemplates],
+) -> None:
+    """A concurrent index or a new table need no conflicting lock; ALTERs give up in time."""
+    history = fixture_history("safe_changes")
+    outcomes = {
+        o.step.revision: o for o in check_lock_timeouts(history, history_templates(history))
+    }
+    assert outcomes["sc02_nullable"].gave_up
+    assert not outcomes["sc04_concurrent_index"].gave_up
+    assert not outcomes["sc05_new_table"].gave_up
+
+
+def test_a_revision_that_disables_lock_timeout_queues_and_fails(
+    history_templates: Callable[[History], RevisionTemplates],
+) -> None:
+    history = fixture_history("timeouts_disabled")
+    with pytest.raises(GateFailure) as raised:
+        check_lock_timeouts(history, history_templates(history), patience=3.0)
+    text = str(raised.value)
+    assert text.startswith(
+        "[lock-timeout] upgrading to td02_no_lock_timeout queued behind another session "
+        "holding ACCESS SHARE on things for 3s, until the gate ended that session: "
+        "lock_timeout=300ms never fired"
+    )
+    assert "  revision: td02_no_lock_timeout\n" in text
+    assert "no revision may RESET it or set it to 0" in text
