@@ -1,0 +1,191 @@
+"""Check 13: a revision that fails part-way leaves the database as it was, or can be rerun.
+
+Deploys fail half-way: a lock timeout, a statement timeout, a killed pod. With
+`transaction_per_migration`, a revision's DDL and its `alembic_version` update commit together,
+so a failure rolls all of it back and the previous revision's schema is intact. This check
+makes every revision fail at the last possible moment, after all of its own statements ran:
+another session holds EXCLUSIVE on `alembic_version` (readers pass, the version UPDATE cannot),
+and the upgrade runs with `-x lock_timeout=300ms`. Then the catalog and `alembic_version` must
+equal what they were before.
+
+A revision that uses `autocommit_block()` commits part of its work early, so it cannot be
+atomic; for those (their offline SQL commits part-way) the requirement is the next best thing:
+rerunning the upgrade must succeed and produce exactly the schema a clean upgrade produces.
+A revision that fails on its own (a fixture that divides by zero half-way) is judged the same
+way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import URL, create_engine, pool, text
+
+from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of
+from tests.migrations.gate.contention import current_version, held_locks, upgrade_with
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.fill import fill_tables
+from tests.migrations.gate.history import History
+from tests.migrations.gate.render import VERSION_TABLE, RevisionSql, render_revision
+from tests.migrations.gate.steps import BASE, Step, database_error_lines, steps
+from tests.migrations.gate.upgrade import RevisionTemplates
+
+CHECK = "atomic-failure"
+LOCK_TIMEOUT = "300ms"
+# What Alembic itself creates, so the version table exists (and can be locked) before base.
+_VERSION_TABLE_DDL = (
+    f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+    f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
+)
+
+
+@dataclass(frozen=True)
+class FailureOutcome:
+    """How one revision failed and what it left: rolled back, or rerun to the clean schema."""
+
+    step: Step
+    error: str
+    rolled_back: bool
+    rerun: bool
+
+
+def commits_part_way(sql: RevisionSql) -> bool:
+    """Whether the revision's SQL commits before its end (an `autocommit_block()`)."""
+    return sql.statements.count("COMMIT;") > 1
+
+
+def _prepare(url: URL, step: Step) -> None:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            if step.before == BASE:
+                connection.execute(text(_VERSION_TABLE_DDL))
+                connection.commit()
+            fill_tables(connection)
+    finally:
+        engine.dispose()
+
+
+def fail_step(
+    history: History, url: URL, step: Step, reference: CatalogSnapshot | None
+) -> FailureOutcome:
+    """On `url` (at `step.before`), make `step` fail after its own statements; judge the state.
+
+    `reference` is the schema a clean upgrade to `step.revision` produces (None if none does);
+    it is needed only when the failure left changes behind.
+    """
+    _prepare(url, step)
+    before = snapshot_of(url)
+    version = current_version(url)
+    with held_locks(url, [VERSION_TABLE], "EXCLUSIVE", patience=20.0) as held:
+        result = upgrade_with(history, url, step.revision, lock_timeout=LOCK_TIMEOUT)
+    if result.error is None or held.ended_by_watchdog.is_set():
+        raise GateFailure(
+            check=CHECK,
+            problem=(
+                f"could not make {step.revision} fail: with {VERSION_TABLE} locked by another "
+                f"session it still {'succeeded' if result.error is None else 'waited'}"
+            ),
+            revision=step.revision,
+            how_to_fix="a revision must not touch alembic_version itself, nor disable timeouts",
+        )
+    error = database_error_lines(result.error)[0]
+    after = snapshot_of(url)
+    difference = before.diff(
+        after,
+        before=f"schema at {step.before}",
+        after=f"schema after {step.revision} failed",
+    )
+    if not difference and current_version(url) == version:
+        return FailureOutcome(step=step, error=error, rolled_back=True, rerun=False)
+    if not commits_part_way(render_revision(history, step.revision, "up")):
+        raise GateFailure(
+            check=CHECK,
+            problem=(
+                f"{step.revision} failed but left part of its work committed "
+                f"(alembic_version: {current_version(url)}, was {version})"
+            ),
+            revision=step.revision,
+            details=[f"failure: {error}", *difference],
+            how_to_fix=(
+                "keep every statement of a revision in its one transaction (env.py's "
+                "transaction_per_migration): do not COMMIT in op.execute()"
+            ),
+        )
+    _rerun(history, url, step, error=error, left_behind=difference, reference=reference)
+    return FailureOutcome(step=step, error=error, rolled_back=False, rerun=True)
+
+
+def _rerun(
+    history: History,
+    url: URL,
+    step: Step,
+    *,
+    error: str,
+    left_behind: list[str],
+    reference: CatalogSnapshot | None,
+) -> None:
+    """After a part-way failure of an autocommit revision, the rerun must reach the clean schema."""
+    how_to_fix = (
+        "work inside autocommit_block() is committed even when the revision fails later, and "
+        "alembic_version still names the previous revision, so the next deploy runs the whole "
+        "upgrade() again: make every statement safe to rerun (add_column(if_not_exists=True), "
+        "create_index(if_not_exists=True) after drop_index(if_exists=True) for CONCURRENTLY, "
+        "drop_constraint(if_exists=True) before re-adding a NOT VALID constraint)"
+    )
+    rerun = upgrade_with(history, url, step.revision)
+    if rerun.error is not None:
+        raise GateFailure(
+            check=CHECK,
+            problem=(
+                f"{step.revision} failed part-way, left committed changes behind, and "
+                "rerunning the upgrade fails: the database is stuck between two revisions"
+            ),
+            revision=step.revision,
+            details=[
+                f"first failure: {error}",
+                "left behind:",
+                *left_behind,
+                "rerun failure:",
+                *database_error_lines(rerun.error),
+            ],
+            how_to_fix=how_to_fix,
+        )
+    if reference is None:
+        return
+    difference = reference.diff(
+        snapshot_of(url),
+        before=f"schema after a clean upgrade to {step.revision}",
+        after="schema after a failed upgrade and a rerun",
+    )
+    if difference:
+        raise GateFailure(
+            check=CHECK,
+            problem=(
+                f"{step.revision} failed part-way; the rerun succeeded but produced a "
+                "different schema than a clean upgrade"
+            ),
+            revision=step.revision,
+            details=difference,
+            how_to_fix=how_to_fix,
+        )
+
+
+def check_atomic_failure(history: History, templates: RevisionTemplates) -> list[FailureOutcome]:
+    """Run `fail_step` for every revision, each on a fresh copy of the database before it."""
+    outcomes: list[FailureOutcome] = []
+    server = templates.server
+    for step in steps(history):
+        if step.before not in templates.templates:
+            templates.require()
+        reference = None
+        if step.revision in templates.templates:
+            with server.temporary_database(
+                "gate_ref", template=templates.templates[step.revision]
+            ) as reference_url:
+                reference = snapshot_of(reference_url)
+        with server.temporary_database(
+            "gate_fail", template=templates.templates[step.before]
+        ) as url:
+            outcomes.append(fail_step(history, url, step, reference))
+    return outcomes

@@ -1,0 +1,82 @@
+"""Check 13: a revision that fails part-way leaves the previous schema, or reruns cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.exc import DataError
+
+from tests.migrations.gate.atomic import check_atomic_failure, commits_part_way
+from tests.migrations.gate.catalog import snapshot_of
+from tests.migrations.gate.contention import current_version
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.lint import lint_revisions
+from tests.migrations.gate.render import render_revision
+from tests.migrations.gate.upgrade import RevisionTemplates
+
+Templates = Callable[[History], RevisionTemplates]
+
+
+def test_every_project_revision_fails_cleanly(project_templates: RevisionTemplates) -> None:
+    """Made to fail after all its statements: atomic, or (autocommit_block) safe to rerun."""
+    history = History()
+    outcomes = check_atomic_failure(history, project_templates)
+    assert [o.step.revision for o in outcomes] == [s.revision for s in history.revisions()]
+    for outcome in outcomes:
+        assert outcome.error == "LockNotAvailable: canceling statement due to lock timeout"
+        part_way = commits_part_way(render_revision(history, outcome.step.revision, "up"))
+        assert (outcome.rolled_back, outcome.rerun) == (not part_way, part_way)
+
+
+def test_revision_failing_halfway_leaves_the_previous_schema(templates: Templates) -> None:
+    """Four DDL/DML statements succeed, the fifth fails: nothing of the revision remains."""
+    history = fixture_history("fails_halfway")
+    at_first = templates(history).templates["fh01_things"]
+    with templates(history).server.temporary_database("gate_half", template=at_first) as url:
+        before = snapshot_of(url)
+        with pytest.raises(DataError, match="division by zero"):
+            history.upgrade(url, "fh02_breaks_halfway")
+        assert current_version(url) == "fh01_things"
+        assert before.diff(snapshot_of(url), before="before", after="after") == []
+    outcomes = check_atomic_failure(history, templates(history))
+    assert outcomes[-1].error == "DivisionByZero: division by zero"
+    assert outcomes[-1].rolled_back
+
+
+def test_correct_changes_fail_cleanly(templates: Templates) -> None:
+    history = fixture_history("safe_changes")
+    outcomes = {o.step.revision: o for o in check_atomic_failure(history, templates(history))}
+    assert outcomes["sc04_concurrent_index"].rerun  # autocommit_block, written to be rerun
+    assert all(o.rolled_back for r, o in outcomes.items() if r != "sc04_concurrent_index")
+
+
+def test_autocommit_revision_that_cannot_rerun_fails(templates: Templates) -> None:
+    history = fixture_history("non_atomic_failure")
+    with pytest.raises(GateFailure) as raised:
+        check_atomic_failure(history, templates(history))
+    text = str(raised.value)
+    assert text.startswith(
+        "[atomic-failure] na02_not_rerunnable failed part-way, left committed changes behind, "
+        "and rerunning the upgrade fails"
+    )
+    assert "+table things: column note text NULL" in text
+    assert 'DuplicateColumn: column "note" of relation "things" already exists' in text
+    assert "add_column(if_not_exists=True)" in text
+
+
+def test_the_first_version_of_the_quantity_revision_is_caught(templates: Templates) -> None:
+    """Revision 9a4f2e61c8d5 as first written: squawk and this check both reject it."""
+    history = fixture_history("quantity_not_rerunnable")
+    with pytest.raises(GateFailure) as raised:
+        check_atomic_failure(history, templates(history))
+    assert 'column "quantity" of relation "items" already exists' in str(raised.value)
+    (_, quantity) = lint_revisions(history)
+    assert "prefer-robust-stmts" in {finding.rule for finding in quantity.findings}
+
+
+@pytest.fixture
+def templates(history_templates: Templates) -> Templates:
+    """Shorter name for the session's template factory."""
+    return history_templates
