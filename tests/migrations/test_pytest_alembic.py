@@ -1,0 +1,22 @@
+"""pytest-alembic's built-in tests, on a fresh empty PostgreSQL database each.
+
+They overlap with the gate's own checks on purpose: they are the community's reference, run
+through the project's env.py, and a second opinion costs a second. What they cannot see
+(a `pass` downgrade, leftovers of a downgrade, CHECK drift, populated tables) is what the gate's
+checks add. Collected by import because pytest-alembic's own collector breaks pytest 9 when
+`tests/conftest.py` exists (never create that file).
+"""
+
+from pytest_alembic.tests import (
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+
+__all__ = [
+    "test_model_definitions_match_ddl",
+    "test_single_head_revision",
+    "test_up_down_consistency",
+    "test_upgrade",
+]
