@@ -103,6 +103,25 @@ json_values = st.recursive(
 """Any JSON value, shallow or nested, with every awkward scalar above at the leaves."""
 
 field_values = st.one_of(scalars, json_values, valid_names, valid_prices, valid_quantities)
+
+
+def _insert(text: str, extra: str, at: int) -> str:
+    return text[:at] + extra + text[at:]
+
+
+spoiled_names = st.one_of(
+    st.builds(_insert, valid_names, st.just("\x00") | lone_surrogates, st.integers(0, 200)),
+    st.text(st.sampled_from(WHITESPACE), max_size=5),
+    st.text(name_characters, min_size=NAME_MAX_LENGTH + 1, max_size=NAME_MAX_LENGTH + 5),
+)
+"""A name that is nearly valid: one NUL or lone surrogate inside, blank, or one char too long."""
+
+hostile_values = {
+    "name": st.one_of(spoiled_names, weird_strings, scalars),
+    "price": st.one_of(weird_numbers, scalars),
+    "quantity": st.one_of(weird_numbers, scalars),
+}
+"""Per field: values that probe its rules hardest (anything else for it is in `field_values`)."""
 unknown_fields = st.dictionaries(
     st.text(max_size=10).filter(lambda key: key not in FIELDS), json_values, min_size=1, max_size=3
 )
@@ -118,7 +137,7 @@ def item_like_bodies(draw: st.DrawFn) -> dict[str, JsonValue]:
     body: dict[str, JsonValue] = dict(draw(valid_items))
     for field in draw(st.lists(st.sampled_from(FIELDS), max_size=2, unique=True)):
         if draw(st.booleans()):
-            body[field] = draw(field_values)
+            body[field] = draw(st.one_of(hostile_values[field], field_values))
         else:
             body.pop(field, None)
     if draw(st.integers(0, 3)) == 0:
