@@ -12,6 +12,7 @@ import pytest
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import FIXTURE_HISTORIES, History
 from tests.migrations.gate.lint import lint_new_revisions
+from tests.migrations.gate.lint import main as lint_main
 from tests.migrations.gate.revision_scope import revisions_new_since
 from tests.support.migrations import PROJECT_ROOT
 
@@ -89,31 +90,38 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_passes_on_the_project_and_lists_its_waivers() -> None:
-    result = run_cli("--all")
-    assert result.returncode == 0, result.stderr
+def test_cli_passes_on_the_project_and_lists_its_waivers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert lint_main(["--all"]) == 0
+    out = capsys.readouterr().out
     revisions = History().revisions()
-    assert f"{len(revisions)} revision(s) linted, no unwaived findings" in result.stdout
+    assert f"{len(revisions)} revision(s) linted, no unwaived findings" in out
     for script in revisions:
         for rule, reason in getattr(script.module, "squawk_waivers", {}).items():
-            assert f"waived in {script.revision} (" in result.stdout
-            assert f"{rule} x" in result.stdout
-            assert reason in result.stdout
+            assert f"waived in {script.revision} (" in out
+            assert f"{rule} x" in out
+            assert reason in out
 
 
-def test_cli_with_a_base_that_has_no_new_revisions_lints_nothing() -> None:
-    result = run_cli("--base", "HEAD")
-    assert result.returncode == 0, result.stderr
-    assert "unsafe-ddl: 0 revision(s) added since HEAD" in result.stdout
+def test_cli_with_a_base_that_has_no_new_revisions_lints_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert lint_main(["--base", "HEAD"]) == 0
+    assert "unsafe-ddl: 0 revision(s) added since HEAD" in capsys.readouterr().out
 
 
-def test_cli_with_an_unknown_base_lints_everything_and_says_why() -> None:
-    result = run_cli("--base", "no-such-branch-for-the-gate")
-    assert result.returncode == 0, result.stderr
-    assert "cannot compare with 'no-such-branch-for-the-gate'" in result.stdout
+def test_cli_with_an_unknown_base_lints_everything_and_says_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert lint_main(["--base", "no-such-branch-for-the-gate"]) == 0
+    out = capsys.readouterr().out
+    assert "cannot compare with 'no-such-branch-for-the-gate'" in out
+    assert f"linting all {len(History().revisions())} revision(s) instead" in out
 
 
 def test_cli_fails_with_the_readable_report() -> None:
+    """Run as the drift session runs it: `python -m tests.migrations.gate.lint`, exit code 1."""
     result = run_cli("--all", "--versions", str(FIXTURE_HISTORIES / "unsafe_ddl"))
     assert result.returncode == 1
     assert result.stderr.startswith("[unsafe-ddl] squawk found 4 unsafe statement(s)")

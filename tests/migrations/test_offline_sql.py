@@ -11,6 +11,7 @@ import pytest
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import FIXTURE_HISTORIES, History, fixture_history
 from tests.migrations.gate.offline import check_offline_sql
+from tests.migrations.gate.render import main as render_main
 from tests.migrations.gate.render import parent_of, slug
 from tests.support.migrations import PROJECT_ROOT
 
@@ -92,10 +93,12 @@ def test_render_cli_writes_every_revision_up_and_down(tmp_path: Path) -> None:
     assert "0001_3c1d9e4a7b20_create_the_items_table.up.sql" in expected
 
 
-def test_render_cli_fails_on_a_revision_that_cannot_render(tmp_path: Path) -> None:
-    result = run_render("--out", str(tmp_path), "--versions", str(FIXTURE_HISTORIES / "reads_data"))
-    assert result.returncode == 1
-    assert result.stderr.startswith("[offline-sql] `alembic upgrade rd01_things:")
+def test_render_cli_fails_on_a_revision_that_cannot_render(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    versions = FIXTURE_HISTORIES / "reads_data"
+    assert render_main(["--out", str(tmp_path), "--versions", str(versions)]) == 1
+    assert capsys.readouterr().err.startswith("[offline-sql] `alembic upgrade rd01_things:")
     assert {p.name for p in tmp_path.iterdir()} == {
         "0001_rd01_things_create_things.up.sql",
         "0001_rd01_things_create_things.down.sql",

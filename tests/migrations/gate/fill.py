@@ -5,11 +5,9 @@ knowing it in advance. Values are derived from each column's type (the row numbe
 integer, `'row 7'` as text, the first label of an enum, …); columns with a default, an identity
 or a generation expression keep theirs; a single-column foreign key takes an existing key of the
 referenced table, which is filled first. A table these rules cannot satisfy (a CHECK that
-rejects the values, say) is reported and left empty rather than failing the caller: relfilenode
-and lock behaviour do not depend on the rows' contents.
-
-(`populate.py` generates constraint-respecting rows with hypothesis for the invariants check;
-this is the cheap, deterministic filler for checks that only need the table to hold data.)
+rejects the values, say) gets the CHECK-aware sample rows of `rows.py` (the generator of the
+populated-upgrades check) instead; if those fail too, it is reported and left empty rather than
+failing the caller: relfilenode and lock behaviour do not depend on the rows' contents.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.render import VERSION_TABLE
+from tests.migrations.gate.rows import insert_rows, reflect_schema, sample_rows
 
 _COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory,
@@ -96,7 +95,21 @@ def fill_tables(connection: Connection, rows: int = 50) -> FillReport:
     report = FillReport()
     for table in _dependency_order(tables):
         _fill_one(connection, table, tables[table], rows, report)
+    if report.skipped:
+        _fill_with_samples(connection, report)
     return report
+
+
+def _fill_with_samples(connection: Connection, report: FillReport) -> None:
+    """Second chance for the skipped tables: `rows.py`'s CHECK-aware sample rows."""
+    schema = reflect_schema(connection)
+    plan = {name: rows for name, rows in sample_rows(schema).items() if name in report.skipped}
+    counts = insert_rows(connection, schema, plan)
+    connection.commit()
+    for name, count in counts.items():
+        if count and name in report.skipped:
+            del report.skipped[name]
+            report.inserted[name] = count
 
 
 def _dependency_order(tables: dict[str, list[_Column]]) -> list[str]:
