@@ -7,14 +7,19 @@ goes into `bench/RESULTS.md`. `--only api,migrations,gate` picks benchmarks.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
+from contextlib import ExitStack
 
 from bench.api_load import ApiConfig, run_api_benchmark
+from bench.baseline import checkout
 from bench.environment import describe
+from bench.gate_speed import run_gate_benchmark
 from bench.loadgen import choose
+from bench.migration_cost import run_migration_benchmark
 from bench.postgres import benchmark_server
-from bench.server import fastest_settings
+from bench.server import ServerSettings, fastest_settings
 
 BENCHMARKS = ("api", "migrations", "gate")
 
@@ -41,6 +46,16 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra app config measured beside the default, e.g. "
         "'pool5:DB_POOL_SIZE=5' or 'psycopg3:DRIVER=psycopg' (repeatable)",
     )
+    parser.add_argument(
+        "--baseline", help="git ref whose app is measured beside the current one, e.g. HEAD~1"
+    )
+    parser.add_argument(
+        "--http", help="uvicorn --http for both apps (default: httptools if installed)"
+    )
+    parser.add_argument(
+        "--loop", help="uvicorn --loop for both apps (default: uvloop if installed)"
+    )
+    parser.add_argument("--access-log", action="store_true", help="keep uvicorn's access log on")
     parser.add_argument("--rows-10m", action="store_true", help="also migrate 10M rows")
     parser.add_argument("--gate-sizes", default=None, help="chain lengths, e.g. 25,50,100")
     return parser.parse_args(argv)
@@ -71,8 +86,30 @@ def main(argv: list[str] | None = None) -> None:
                 if arguments.quick
                 else ApiConfig()
             )
-            config = ApiConfig(**{**config.__dict__, "variants": dict(arguments.variant)})
-            run_api_benchmark(server, config, choose(arguments.loadgen), fastest_settings(), out)
+            with ExitStack() as stack:
+                variants = dict(arguments.variant)
+                if not arguments.quick and importlib.util.find_spec("psycopg"):
+                    variants.setdefault("option: psycopg 3", {"DRIVER": "psycopg"})
+                if arguments.baseline:
+                    tree = stack.enter_context(checkout(arguments.baseline))
+                    variants[f"baseline {arguments.baseline}"] = {"SOURCE": str(tree)}
+                config = ApiConfig(**{**config.__dict__, "variants": variants})
+                fastest = fastest_settings()
+                settings = ServerSettings(
+                    http=arguments.http or fastest.http,
+                    loop=arguments.loop or fastest.loop,
+                    access_log=arguments.access_log,
+                )
+                run_api_benchmark(server, config, choose(arguments.loadgen), settings, out)
+            out("")
+        if "migrations" in chosen:
+            sizes = [10_000, 1_000_000] + ([10_000_000] if arguments.rows_10m else [])
+            run_migration_benchmark(server, sizes, 1 if arguments.quick else 3, out)
+            out("")
+        if "gate" in chosen:
+            default_sizes = "3" if arguments.quick else "25,50,100"
+            sizes = [int(size) for size in (arguments.gate_sizes or default_sizes).split(",")]
+            run_gate_benchmark(server, sizes, out, xdist=not arguments.quick)
             out("")
     out(f"(total {time.monotonic() - started:.0f}s)")
 

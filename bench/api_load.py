@@ -11,12 +11,13 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import URL, text
 
 from bench.loadgen import LoadGenerator, LoadResult, Request
 from bench.postgres import null_pool_engine, seeded_database
-from bench.server import ServerSettings, uvicorn_process
+from bench.server import PROJECT_ROOT, ServerSettings, uvicorn_process
 from bench.stats import median, percent, spread
 from tests.support.postgres import PostgresServer
 
@@ -71,7 +72,10 @@ def _servers(
         servers = {BARE: stack.enter_context(uvicorn_process("bench.bare_app:app", settings))}
         for label, extra in {DEFAULT: {}, **variants}.items():
             env = {**_database_env(url, extra.get("DRIVER")), **extra}
-            servers[label] = stack.enter_context(uvicorn_process("app.main:app", settings, env=env))
+            source = Path(extra["SOURCE"]) if "SOURCE" in extra else PROJECT_ROOT
+            servers[label] = stack.enter_context(
+                uvicorn_process("app.main:app", settings, env=env, source=source)
+            )
         yield servers
 
 

@@ -85,14 +85,17 @@ def uvicorn_process(
     *,
     env: Mapping[str, str] | None = None,
     probe_path: str = "/items/1",
+    source: Path = PROJECT_ROOT,
 ) -> Iterator[str]:
-    """Serve `app` ("module:attribute") on 127.0.0.1; yield its base URL; stop it on exit."""
+    """Serve `app` ("module:attribute") from the tree `source` on 127.0.0.1; yield its base
+    URL; stop it on exit. Another `source` (an older commit) lets a change be measured against
+    its baseline in the same run."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
         [*command, *settings.arguments()],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **(env or {})},
+        cwd=source,
+        env={**os.environ, "PYTHONPATH": str(source), **(env or {})},
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

@@ -1,0 +1,194 @@
+"""Gate speed: the full migration gate and pytest-alembic's four built-ins on 25/50/100 revisions.
+
+For each chain length the project is copied (working tree, so the gate runs as it stands now),
+a synthetic chain is appended with matching models (`bench/synthetic_chain.py`), and three
+pytest runs are timed back to back on the copy: the whole gate (`pytest tests/migrations`),
+the four built-ins alone (a generated `tests/bench_builtins/`), and the gate under
+`pytest-xdist -n auto`. Seconds per revision use the total chain length (synthetic + the
+project's own); the marginal cost per added revision (slope between chain lengths) shows
+whether the gate grows linearly, free of pytest's fixed start-up cost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from bench.server import PROJECT_ROOT
+from bench.synthetic_chain import write_chain
+from tests.support.migrations import alembic_config
+from tests.support.postgres import PostgresServer
+
+RUN_TIMEOUT_SECONDS = 1800
+_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".pgdata",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "__pycache__",
+    ".nox",
+    ".venv",
+    "bench",
+)
+
+_BUILTINS_CONFTEST = '''"""Fixtures for the built-ins alone: one database per test."""
+
+from collections.abc import Iterator
+
+import pytest
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, pool
+
+from tests.support.migrations import alembic_config as project_alembic_config
+from tests.support.postgres import PostgresServer
+
+
+@pytest.fixture
+def alembic_config() -> Config:
+    return project_alembic_config()
+
+
+@pytest.fixture
+def alembic_engine(postgres_server: PostgresServer) -> Iterator[Engine]:
+    with postgres_server.temporary_database("bench_builtins") as url:
+        engine = create_engine(url, poolclass=pool.NullPool)
+        yield engine
+        engine.dispose()
+'''
+
+_BUILTINS_TESTS = '''"""pytest-alembic's four built-in tests alone: the gate's yardstick."""
+
+from pytest_alembic.tests import (  # noqa: F401
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+'''
+
+
+@dataclass(frozen=True)
+class PytestRun:
+    """One timed pytest run: wall seconds and pytest's closing counts."""
+
+    seconds: float
+    summary: str
+    exit_code: int
+    failures: tuple[str, ...] = ()
+
+
+def _project_head() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"the project has {len(heads)} heads; the bench needs exactly one")
+    return heads[0]
+
+
+def prepare_copy(destination: Path, count: int) -> int:
+    """Copy the project to `destination`, add `count` revisions; return the chain's length."""
+    shutil.copytree(PROJECT_ROOT, destination, ignore=_IGNORE)
+    project_revisions = len(list((destination / "alembic" / "versions").glob("*.py")))
+    write_chain(destination, count, _project_head())
+    builtins = destination / "tests" / "bench_builtins"
+    builtins.mkdir()
+    (builtins / "__init__.py").write_text("")
+    (builtins / "conftest.py").write_text(_BUILTINS_CONFTEST)
+    (builtins / "test_pytest_alembic_builtins.py").write_text(_BUILTINS_TESTS)
+    return project_revisions + count
+
+
+def run_pytest(project: Path, server: PostgresServer, *arguments: str) -> PytestRun:
+    """`python -m pytest <arguments>` in `project`, against `server`; timed, bounded."""
+    env = {
+        **os.environ,
+        "TEST_DATABASE_URL": server.admin_url.render_as_string(hide_password=False),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    closing = [line for line in lines if re.search(r"\d+ (passed|failed|error|skipped)", line)]
+    summary = closing[-1].strip("= ") if closing else (lines[-1] if lines else "no output")
+    failures = tuple(
+        line.split(" - ")[0] for line in lines if line.startswith(("FAILED ", "ERROR "))
+    )
+    return PytestRun(seconds, summary, completed.returncode, failures)
+
+
+def run_gate_benchmark(
+    server: PostgresServer, sizes: Sequence[int], out: Callable[[str], None], *, xdist: bool = True
+) -> None:
+    """Time the gate, the built-ins and (with `xdist`) the gate under `-n auto` per chain."""
+    gate_files = sorted(p.name for p in (PROJECT_ROOT / "tests" / "migrations").glob("test_*.py"))
+    out(f"## Gate speed: chains of {', '.join(map(str, sizes))} synthetic revisions")
+    out(
+        f"gate as found now: {len(gate_files)} test modules in tests/migrations: "
+        f"{', '.join(gate_files) or 'none'}"
+    )
+    rows: list[tuple[int, int, PytestRun, PytestRun, PytestRun | None]] = []
+    for count in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-gate-") as folder:
+            project = Path(folder) / "project"
+            total = prepare_copy(project, count)
+            gate = run_pytest(project, server, "tests/migrations")
+            builtins = run_pytest(project, server, "tests/bench_builtins")
+            parallel = (
+                run_pytest(project, server, "tests/migrations", "-n", "auto") if xdist else None
+            )
+            out(
+                f"  {count} synthetic: gate {gate.seconds:.1f}s ({gate.summary}); built-ins "
+                f"{builtins.seconds:.1f}s ({builtins.summary})"
+                + (
+                    f"; gate -n auto {parallel.seconds:.1f}s ({parallel.summary})"
+                    if parallel
+                    else ""
+                )
+            )
+            for failure in dict.fromkeys(gate.failures + builtins.failures):
+                out(f"    {failure}")
+            rows.append((count, total, gate, builtins, parallel))
+    out("")
+    out(
+        "| synthetic revs | chain length | gate s | gate s/rev | built-ins s | built-ins s/rev | "
+        "gate / built-ins | gate -n auto s | xdist speed-up |"
+    )
+    out("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for count, total, gate, builtins, parallel in rows:
+        speed_up = f"{gate.seconds / parallel.seconds:.2f}x" if parallel else "not run"
+        parallel_seconds = f"{parallel.seconds:.1f}" if parallel else "-"
+        out(
+            f"| {count} | {total} | {gate.seconds:.1f} | {gate.seconds / total:.2f} | "
+            f"{builtins.seconds:.1f} | {builtins.seconds / total:.2f} | "
+            f"{gate.seconds / builtins.seconds:.2f} | {parallel_seconds} | {speed_up} |"
+        )
+    if len(rows) >= 2:
+        first_count, _, first_gate, first_builtins, _ = rows[0]
+        last_count, _, last_gate, last_builtins, _ = rows[-1]
+        added = last_count - first_count
+        gate_slope = (last_gate.seconds - first_gate.seconds) / added
+        builtins_slope = (last_builtins.seconds - first_builtins.seconds) / added
+        ratio = gate_slope / builtins_slope if builtins_slope > 0 else float("nan")
+        out(
+            f"marginal cost per added revision ({first_count} -> {last_count}): gate "
+            f"{gate_slope:.2f}s, built-ins {builtins_slope:.2f}s, ratio {ratio:.2f}"
+        )

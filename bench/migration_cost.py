@@ -1,0 +1,216 @@
+"""What the `quantity` revision costs on a populated table, at 10k and 1M rows (10M on request).
+
+For each size: wall time of the transactional DDL (ADD COLUMN … DEFAULT 0 and the NOT VALID
+CHECK, up to their COMMIT) and of the VALIDATE that follows outside it; whether the table was
+rewritten (its `relfilenode` changes when PostgreSQL copies it); and which locks the migration
+held on `items` and for how long. The locks are read from `pg_locks` twice over: by the
+migration's own connection right after each statement (exact, inside the transaction) and by a
+watcher polling from another connection (catches the autocommit VALIDATE while it scans).
+
+The DDL must cost the same at any size (metadata only); VALIDATE reads every row, but under
+SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic import command
+from sqlalchemy import URL, Connection, Engine, event, text
+
+from bench.postgres import null_pool_engine, seed_items
+from bench.stats import median
+from tests.support.migrations import alembic_config, upgrade
+from tests.support.postgres import PostgresServer
+
+BEFORE = "3c1d9e4a7b20"
+QUANTITY = "9a4f2e61c8d5"
+LOCK_STRENGTH = (
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
+)
+_OWN_LOCKS = (
+    "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND granted "
+    "AND relation = 'items'::regclass"
+)
+
+
+@dataclass
+class _Trace:
+    """Statements the migration ran, with start and end times, and the locks they held."""
+
+    statements: list[tuple[str, float, float]] = field(default_factory=list)
+    locks_after: dict[str, set[str]] = field(default_factory=dict)
+    backend_pid: int | None = None
+    started: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MigrationCost:
+    """One run of the revision on one table size."""
+
+    rows: int
+    ddl_seconds: float
+    exclusive_lock_seconds: float
+    validate_seconds: float
+    upgrade_seconds: float
+    rewritten: bool
+    locks_in_transaction: frozenset[str]
+    locks_seen_by_watcher: frozenset[str]
+
+
+def strongest(modes: frozenset[str] | set[str]) -> str:
+    """The strongest of PostgreSQL's table lock modes in `modes`."""
+    ranked = [mode for mode in LOCK_STRENGTH if mode in modes]
+    return ranked[-1] if ranked else "none"
+
+
+def _instrument(engine: Engine, trace: _Trace) -> None:
+    """Record every statement's timing and, inside a transaction, the locks held after it."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Connection, cursor: Any, *_: Any) -> None:
+        if trace.backend_pid is None:
+            trace.backend_pid = conn.connection.dbapi_connection.get_backend_pid()  # type: ignore[union-attr]
+        trace.started[id(cursor)] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        ended = time.perf_counter()
+        trace.statements.append((statement, trace.started.pop(id(cursor), ended), ended))
+        if statement.lstrip().upper().startswith("ALTER TABLE"):
+            probe = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            probe.execute(_OWN_LOCKS)
+            trace.locks_after[statement] = {row[0] for row in probe.fetchall()}
+            probe.close()
+
+
+def _watch(url: URL, trace: _Trace, seen: set[str], stop: threading.Event) -> None:
+    """Poll `pg_locks` for the migration's locks on `items` until told to stop."""
+    engine = null_pool_engine(url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            query = text(
+                "SELECT mode FROM pg_locks WHERE pid = :pid AND granted "
+                "AND relation = (SELECT oid FROM pg_class WHERE relname = 'items')"
+            )
+            while not stop.is_set():
+                if trace.backend_pid is not None:
+                    modes = connection.execute(query, {"pid": trace.backend_pid}).scalars()
+                    seen.update(modes)
+                time.sleep(0.0005)
+    finally:
+        engine.dispose()
+
+
+def _relfilenode(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT relfilenode FROM pg_class WHERE oid = 'items'::regclass")
+            ).scalar_one()
+        )
+
+
+def measure_once(server: PostgresServer, template: str, rows: int) -> MigrationCost:
+    """Copy the seeded template, run the revision on the copy, read the trace."""
+    with server.temporary_database("bench_migration", template=template) as url:
+        engine = null_pool_engine(url)
+        try:
+            before = _relfilenode(engine)
+            trace = _Trace()
+            _instrument(engine, trace)
+            seen: set[str] = set()
+            stop = threading.Event()
+            watcher = threading.Thread(target=_watch, args=(url, trace, seen, stop), daemon=True)
+            watcher.start()
+            config = alembic_config(url)
+            config.attributes["connection"] = engine
+            started = time.perf_counter()
+            command.upgrade(config, QUANTITY)
+            upgrade_seconds = time.perf_counter() - started
+            stop.set()
+            watcher.join(timeout=10)
+            after = _relfilenode(engine)
+        finally:
+            engine.dispose()
+    alters = [entry for entry in trace.statements if "ALTER TABLE" in entry[0].upper()]
+    ddl = [entry for entry in alters if "VALIDATE" not in entry[0].upper()]
+    validate = [entry for entry in alters if "VALIDATE" in entry[0].upper()]
+    if not ddl or not validate:
+        raise RuntimeError(f"unexpected statements: {[entry[0] for entry in trace.statements]}")
+    in_transaction: set[str] = set()
+    for modes in trace.locks_after.values():
+        in_transaction |= modes
+    return MigrationCost(
+        rows=rows,
+        ddl_seconds=sum(end - start for _, start, end in ddl),
+        # The AccessExclusiveLock is taken by ADD COLUMN and held until the COMMIT that
+        # autocommit_block() issues just before VALIDATE starts: an upper bound, by design.
+        exclusive_lock_seconds=validate[0][1] - ddl[0][1],
+        validate_seconds=sum(end - start for _, start, end in validate),
+        upgrade_seconds=upgrade_seconds,
+        rewritten=before != after,
+        locks_in_transaction=frozenset(in_transaction),
+        locks_seen_by_watcher=frozenset(seen),
+    )
+
+
+def run_migration_benchmark(
+    server: PostgresServer, sizes: Sequence[int], rounds: int, out: Callable[[str], None]
+) -> None:
+    """Seed one template per size, run the revision `rounds` times on copies, print medians."""
+    out(f"## Migration cost: revision {QUANTITY} (add quantity), {rounds} round(s) per size")
+    results: dict[int, list[MigrationCost]] = {}
+    for rows in sizes:
+        with server.temporary_database("bench_migration_template") as template_url:
+            upgrade(template_url, BEFORE)
+            seeded = time.perf_counter()
+            seed_items(template_url, rows, with_quantity=False)
+            out(f"  seeded {rows:,} rows in {time.perf_counter() - seeded:.1f}s")
+            assert template_url.database is not None
+            results[rows] = [
+                measure_once(server, template_url.database, rows) for _ in range(rounds)
+            ]
+    out("")
+    out(
+        "| rows | DDL (transactional) ms | AccessExclusive held ms | VALIDATE ms | whole upgrade "
+        "ms | table rewritten | strongest lock in DDL txn | locks seen by watcher |"
+    )
+    out("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for rows, runs in results.items():
+        out(
+            f"| {rows:,} | {median([r.ddl_seconds for r in runs]) * 1000:.2f} | "
+            f"{median([r.exclusive_lock_seconds for r in runs]) * 1000:.2f} | "
+            f"{median([r.validate_seconds for r in runs]) * 1000:.1f} | "
+            f"{median([r.upgrade_seconds for r in runs]) * 1000:.0f} | "
+            f"{'**yes**' if any(r.rewritten for r in runs) else 'no'} | "
+            f"{strongest(set().union(*(r.locks_in_transaction for r in runs)))} | "
+            f"{', '.join(sorted(set().union(*(r.locks_seen_by_watcher for r in runs)))) or '-'} |"
+        )
+    smallest, *others = sorted(results)
+    base = results[smallest]
+    for rows in others:
+        runs = results[rows]
+        ddl_ratio = median([r.ddl_seconds for r in runs]) / median([r.ddl_seconds for r in base])
+        lock_ratio = median([r.exclusive_lock_seconds for r in runs]) / median(
+            [r.exclusive_lock_seconds for r in base]
+        )
+        validate_ratio = median([r.validate_seconds for r in runs]) / median(
+            [r.validate_seconds for r in base]
+        )
+        out(
+            f"ratio {rows:,}/{smallest:,} rows ({rows / smallest:,.0f}x the rows): "
+            f"DDL {ddl_ratio:.2f}x, AccessExclusive hold {lock_ratio:.2f}x (constant = ~1), "
+            f"VALIDATE {validate_ratio:.1f}x (a scan, under SHARE UPDATE EXCLUSIVE)"
+        )
