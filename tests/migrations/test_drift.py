@@ -183,11 +183,23 @@ def test_enum_label_drift_is_caught_by_the_catalog(head_url: tuple[PostgresServe
 def test_drift_command_reports_once_and_fails(postgres_server: PostgresServer) -> None:
     """What `python -m tests.migrations.gate.drift` runs, on a drifting fixture."""
     history = fixture_history("clean_widgets")
-    failures = run_checks(
-        postgres_server, history, widgets_metadata(size_default="1"), "origin/main"
-    )
+    drifting = widgets_metadata(size_default="1")
+    passed, failures = run_checks(postgres_server, history, drifting, "main", extra_checks=())
+    assert passed == []
     assert len(failures) == 1
-    assert "[drift]" in report(failures, history)
-    clean = run_checks(postgres_server, history, widgets_metadata(), "origin/main")
-    assert clean == []
-    assert report(clean, history).startswith("no drift")
+    assert report(passed, failures).startswith("[drift]")
+    passed, failures = run_checks(
+        postgres_server, history, widgets_metadata(), "main", extra_checks=()
+    )
+    assert failures == []
+    assert report(passed, failures).startswith("drift: none")
+
+
+def test_drift_command_runs_the_new_revision_lint_on_the_project(
+    postgres_server: PostgresServer, project_history: History
+) -> None:
+    """The default pull-request checks (the squawk lint of new revisions) pass on the project."""
+    passed, failures = run_checks(postgres_server, project_history, Base.metadata, "HEAD")
+    assert failures == []
+    assert passed[0].startswith("drift: none")
+    assert passed[1].startswith("squawk lint: 0 revision(s) added since HEAD")

@@ -12,8 +12,9 @@ Two independent comparisons, both against a database built by the migrations:
 The metadata is a parameter, so fixture histories are compared with a small MetaData of their
 own and the project with `app.models.Base.metadata`.
 
-Run `python -m tests.migrations.gate.drift` for the pull-request check: a fresh database
-upgraded to head, one readable report, exit status 1 on drift.
+Run `python -m tests.migrations.gate.drift [--base origin/main]` for the pull-request check: a
+fresh database upgraded to head, the drift check, the squawk lint of the revisions added since
+the base (`gate/lint.py`), one readable report, exit status 1 on any failure.
 """
 
 from __future__ import annotations
@@ -141,39 +142,57 @@ class PullRequestContext:
     base_ref: str
 
 
-PULL_REQUEST_CHECKS: list[Callable[[PullRequestContext], None]] = []
-"""Extra checks for `python -m tests.migrations.gate.drift`, each raising `GateFailure`.
+PullRequestCheck = Callable[[PullRequestContext], list[str]]
+"""Raises `GateFailure`, or returns lines saying what it checked."""
 
-Hook for the lint of new revisions: append a function that lints the revisions added since
-`context.base_ref` (e.g. `origin/main`); its failures are printed like the drift report.
-"""
+
+def lint_new_revisions_check(context: PullRequestContext) -> list[str]:
+    """Squawk lint of the revisions added since the base ref (tests/migrations/gate/lint.py)."""
+    from tests.migrations.gate.lint import lint_new_revisions  # noqa: PLC0415 - squawk is heavy
+
+    scope, _ = lint_new_revisions(context.base_ref, context.history)
+    return [f"squawk lint: {scope.description}"]
+
+
+PULL_REQUEST_CHECKS: list[PullRequestCheck] = [lint_new_revisions_check]
+"""What `python -m tests.migrations.gate.drift` runs after the drift check; append to extend."""
 
 
 def run_checks(
-    server: PostgresServer, history: History, metadata: MetaData, base_ref: str
-) -> list[GateFailure]:
-    """Fresh database at head, the drift check, then every pull-request check; the failures."""
+    server: PostgresServer,
+    history: History,
+    metadata: MetaData,
+    base_ref: str,
+    *,
+    extra_checks: Sequence[PullRequestCheck] | None = None,
+) -> tuple[list[str], list[GateFailure]]:
+    """Fresh database at head, the drift check, then the pull-request checks.
+
+    Returns what passed (one line each) and what failed. Every check runs, so one report
+    shows every problem of the pull request.
+    """
+    passed: list[str] = []
     failures: list[GateFailure] = []
     with server.temporary_database("gate_drift") as url:
         history.upgrade(url, "head")
         context = PullRequestContext(server, history, url, base_ref)
 
-        def drift(context: PullRequestContext) -> None:
+        def drift(context: PullRequestContext) -> list[str]:
             check_drift(context.server, context.history, context.head_url, metadata)
+            return [f"drift: none, {context.history.name} at head matches the models"]
 
-        for check in [drift, *PULL_REQUEST_CHECKS]:
+        checks = PULL_REQUEST_CHECKS if extra_checks is None else extra_checks
+        for check in [drift, *checks]:
             try:
-                check(context)
+                passed.extend(check(context))
             except GateFailure as error:
                 failures.append(error)
-    return failures
+    return passed, failures
 
 
-def report(failures: Sequence[GateFailure], history: History) -> str:
-    """What the command prints: each failure, or one line saying all is well."""
-    if not failures:
-        return f"no drift: {history.name} at head matches the models"
-    return "\n\n".join(str(failure) for failure in failures)
+def report(passed: Sequence[str], failures: Sequence[GateFailure]) -> str:
+    """What the command prints: each failure in full, then one line per check that passed."""
+    return "\n\n".join([*(str(failure) for failure in failures), "\n".join(passed)]).strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,13 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--base",
         default="origin/main",
-        help="git ref the pull request targets; passed to the pull-request checks",
+        help="git ref the pull request targets: only revisions added since it are linted",
     )
     arguments = parser.parse_args(argv)
     history = History()
     with start_postgres() as server:
-        failures = run_checks(server, history, Base.metadata, arguments.base)
-    sys.stdout.write(report(failures, history) + "\n")
+        passed, failures = run_checks(server, history, Base.metadata, arguments.base)
+    sys.stdout.write(report(passed, failures) + "\n")
     return 1 if failures else 0
 
 
