@@ -84,3 +84,21 @@ def test_drop_and_readd_column_changes_values(postgres_server: PostgresServer) -
     assert "revision: b2000000c0de" in text
     assert "loses or changes existing data" in text
     assert re.search(r"table widgets: row \{'id': \d+\}: size was [1-9]\d*, now 0", text)
+
+
+def test_new_not_null_column_must_hold_its_default_on_old_rows(
+    postgres_server: PostgresServer,
+) -> None:
+    with pytest.raises(GateFailure) as failure:
+        check_populated(
+            fixture_history("backfill_not_default"),
+            postgres_server,
+            max_examples=SELF_TEST_EXAMPLES,
+        )
+    text = str(failure.value)
+    assert "revision: b2000000bf0d" in text
+    assert re.search(
+        r"table widgets: row \{'id': \d+\}: new NOT NULL column weight holds \d+, "
+        r"but its server default is 1",
+        text,
+    )
