@@ -17,7 +17,9 @@ way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import URL, create_engine, pool, text
 
@@ -66,13 +68,14 @@ def _prepare(url: URL, step: Step) -> None:
         engine.dispose()
 
 
-def fail_step(
-    history: History, url: URL, step: Step, reference: CatalogSnapshot | None
-) -> FailureOutcome:
+Reference = Callable[[], CatalogSnapshot | None]
+
+
+def fail_step(history: History, url: URL, step: Step, reference: Reference) -> FailureOutcome:
     """On `url` (at `step.before`), make `step` fail after its own statements; judge the state.
 
-    `reference` is the schema a clean upgrade to `step.revision` produces (None if none does);
-    it is needed only when the failure left changes behind.
+    `reference()` gives the schema a clean upgrade to `step.revision` produces (None if none
+    does); it is asked only when the failure left changes behind.
     """
     _prepare(url, step)
     before = snapshot_of(url)
@@ -123,7 +126,7 @@ def _rerun(
     *,
     error: str,
     left_behind: list[str],
-    reference: CatalogSnapshot | None,
+    reference: Reference,
 ) -> None:
     """After a part-way failure of an autocommit revision, the rerun must reach the clean schema."""
     how_to_fix = (
@@ -151,9 +154,10 @@ def _rerun(
             ],
             how_to_fix=how_to_fix,
         )
-    if reference is None:
+    clean = reference()
+    if clean is None:
         return
-    difference = reference.diff(
+    difference = clean.diff(
         snapshot_of(url),
         before=f"schema after a clean upgrade to {step.revision}",
         after="schema after a failed upgrade and a rerun",
@@ -175,17 +179,18 @@ def check_atomic_failure(history: History, templates: RevisionTemplates) -> list
     """Run `fail_step` for every revision, each on a fresh copy of the database before it."""
     outcomes: list[FailureOutcome] = []
     server = templates.server
+
+    def clean_schema(revision: str) -> CatalogSnapshot | None:
+        if revision not in templates.templates:
+            return None
+        with server.temporary_database("gate_ref", template=templates.templates[revision]) as url:
+            return snapshot_of(url)
+
     for step in steps(history):
         if step.before not in templates.templates:
             templates.require()
-        reference = None
-        if step.revision in templates.templates:
-            with server.temporary_database(
-                "gate_ref", template=templates.templates[step.revision]
-            ) as reference_url:
-                reference = snapshot_of(reference_url)
         with server.temporary_database(
             "gate_fail", template=templates.templates[step.before]
         ) as url:
-            outcomes.append(fail_step(history, url, step, reference))
+            outcomes.append(fail_step(history, url, step, partial(clean_schema, step.revision)))
     return outcomes
