@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.render import DIRECTIONS, render_revision
-from tests.migrations.gate.timeouts import check_timeouts_in_offline_sql
+from tests.migrations.gate.render import DIRECTIONS, RevisionSql, render_revision
+from tests.migrations.gate.timeouts import check_timeouts_in_offline_sql, unprotected_statements
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -38,3 +40,52 @@ def test_a_revision_that_disables_lock_timeout_fails() -> None:
     ) in text
     assert "alembic_version" not in text
     assert "never disable it" in text
+
+
+def sql_of(*statements: str) -> RevisionSql:
+    return RevisionSql(
+        revision="r",
+        down_revision=None,
+        path=Path("r.py"),
+        message="",
+        direction="up",
+        statements=statements,
+    )
+
+
+SET_BOTH = ("SET lock_timeout = '5s';", "SET statement_timeout = '5min';")
+
+
+@pytest.mark.parametrize(
+    ("statements", "problem"),
+    [
+        (
+            ("BEGIN;", "ALTER TABLE t ADD COLUMN c text;", "COMMIT;"),
+            "runs with no lock_timeout set",
+        ),
+        ((*SET_BOTH, "RESET ALL;", "ALTER TABLE t ADD COLUMN c text;"), "with no lock_timeout set"),
+        (
+            (*SET_BOTH, "SET statement_timeout TO DEFAULT;", "ALTER TABLE t ADD COLUMN c text;"),
+            "runs with statement_timeout disabled by `SET statement_timeout TO DEFAULT;`",
+        ),
+        (
+            (*SET_BOTH, "BEGIN;", "SET LOCAL lock_timeout = '0ms';", "DROP TABLE t;", "COMMIT;"),
+            "line 9: `DROP TABLE t;` runs with lock_timeout disabled by "
+            "`SET LOCAL lock_timeout = '0ms';`",
+        ),
+    ],
+)
+def test_every_way_of_losing_a_timeout_is_seen(statements: tuple[str, ...], problem: str) -> None:
+    assert any(problem in line for line in unprotected_statements(sql_of(*statements)))
+
+
+def test_set_local_ends_with_its_transaction() -> None:
+    sql = sql_of(
+        *SET_BOTH,
+        "BEGIN;",
+        "SET LOCAL statement_timeout = '30min';",
+        "ALTER TABLE t VALIDATE CONSTRAINT c;",
+        "COMMIT;",
+        "ALTER TABLE t ADD COLUMN c text;",
+    )
+    assert unprotected_statements(sql) == []
