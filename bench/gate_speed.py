@@ -105,7 +105,22 @@ def prepare_copy(destination: Path, count: int) -> int:
     (builtins / "__init__.py").write_text("")
     (builtins / "conftest.py").write_text(_BUILTINS_CONFTEST)
     (builtins / "test_pytest_alembic_builtins.py").write_text(_BUILTINS_TESTS)
+    _commit_everything(destination)
     return project_revisions + count
+
+
+def _commit_everything(project: Path) -> None:
+    """Make the copy a git repository with one commit, as a developer's checkout is.
+
+    The gate's lint scope compares with a git base; without a repository it would fall back to
+    linting everything and its own CLI tests would fail for a reason that is the copy's, not
+    the gate's.
+    """
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for arguments in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "copy"]):
+        subprocess.run(
+            ["git", *identity, *arguments], cwd=project, check=True, capture_output=True, timeout=60
+        )
 
 
 def run_pytest(project: Path, server: PostgresServer, *arguments: str) -> PytestRun:

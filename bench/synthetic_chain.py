@@ -4,7 +4,7 @@ The gate's drift checks compare the migrated database with `app.models`, so ever
 added here has its counterpart appended to the copy's `app/models.py`. Revisions come in
 groups of three per table, each a kind of change a real history is full of, written the way
 the gate demands (docstring message, real downgrade, no app import, concurrent index in an
-autocommit block):
+autocommit block, rerunnable):
   1. create a small table `bench_tK` (bigint identity key, text name);
   2. add a nullable `note` column to it;
   3. create an index on its name, CONCURRENTLY.
@@ -65,17 +65,35 @@ def downgrade() -> None:
 
 _INDEX = '''
 def upgrade() -> None:
-    """Index `{table}.name` without blocking writes."""
+    """Index `{table}.name` without blocking writes; rerunnable after a failure.
+
+    A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind: drop it first.
+    """
     with op.get_context().autocommit_block():
+        op.drop_index(
+            op.f("ix_{table}_name"),
+            table_name="{table}",
+            postgresql_concurrently=True,
+            if_exists=True,
+        )
         op.create_index(
-            op.f("ix_{table}_name"), "{table}", ["name"], postgresql_concurrently=True
+            op.f("ix_{table}_name"),
+            "{table}",
+            ["name"],
+            postgresql_concurrently=True,
+            if_not_exists=True,
         )
 
 
 def downgrade() -> None:
     """Drop the index without blocking writes."""
     with op.get_context().autocommit_block():
-        op.drop_index(op.f("ix_{table}_name"), table_name="{table}", postgresql_concurrently=True)
+        op.drop_index(
+            op.f("ix_{table}_name"),
+            table_name="{table}",
+            postgresql_concurrently=True,
+            if_exists=True,
+        )
 '''
 
 _KINDS = (("create table", _CREATE), ("add column note to", _ADD_COLUMN), ("index", _INDEX))
