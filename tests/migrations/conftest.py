@@ -14,6 +14,7 @@ from sqlalchemy import URL, Engine, create_engine, pool
 
 from tests.migrations.gate.history import History
 from tests.migrations.gate.upgrade import RevisionTemplates, walk_upgrades
+from tests.migrations.gate.working import empty_public_schema
 from tests.support.migrations import alembic_config as project_alembic_config
 from tests.support.postgres import PostgresServer
 
@@ -82,3 +83,20 @@ def history_templates(
     yield templates_for
     for templates in built.values():
         templates.drop()
+
+
+@pytest.fixture(scope="session")
+def _scratch_database(postgres_server: PostgresServer) -> Iterator[URL]:
+    with postgres_server.temporary_database("gate_scratch") as url:
+        yield url
+
+
+@pytest.fixture
+def scratch_database_url(_scratch_database: URL) -> URL:
+    """An empty database for a gate self-test: one per run, schema public emptied per test.
+
+    The gate's checks only look at schema public, and emptying it costs milliseconds where a
+    new database forces a server-wide checkpoint (slow while other runs share the server).
+    """
+    empty_public_schema(_scratch_database)
+    return _scratch_database

@@ -54,10 +54,18 @@ def widgets_metadata(
     return metadata
 
 
+@pytest.fixture(scope="module")
+def models_scratch(postgres_server: PostgresServer) -> Iterator[URL]:
+    """Where `check_drift` builds the models' schema in these tests (emptied at each use)."""
+    with postgres_server.temporary_database("gate_drift_models") as url:
+        yield url
+
+
 @pytest.fixture
-def head_url(postgres_server: PostgresServer) -> Iterator[tuple[PostgresServer, URL]]:
-    with postgres_server.temporary_database("gate_drift_test") as url:
-        yield postgres_server, url
+def head_url(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> tuple[PostgresServer, URL]:
+    return postgres_server, scratch_database_url
 
 
 def _migrated(server_url: tuple[PostgresServer, URL], name: str) -> tuple[PostgresServer, URL]:
@@ -67,25 +75,40 @@ def _migrated(server_url: tuple[PostgresServer, URL], name: str) -> tuple[Postgr
 
 
 def test_project_head_matches_app_models(
-    project_templates: RevisionTemplates, project_history: History, postgres_server: PostgresServer
+    models_scratch: URL,
+    project_templates: RevisionTemplates,
+    project_history: History,
+    postgres_server: PostgresServer,
 ) -> None:
     with project_templates.database_at(project_history.script().get_current_head() or "") as url:
-        check_drift(postgres_server, project_history, url, Base.metadata)
+        check_drift(postgres_server, project_history, url, Base.metadata, scratch=models_scratch)
 
 
 def test_comment_and_formatting_edits_do_not_drift(
+    models_scratch: URL,
     head_url: tuple[PostgresServer, URL],
 ) -> None:
     server, url = _migrated(head_url, "comment_formatting_edit")
-    check_drift(server, fixture_history("comment_formatting_edit"), url, Base.metadata)
+    check_drift(
+        server,
+        fixture_history("comment_formatting_edit"),
+        url,
+        Base.metadata,
+        scratch=models_scratch,
+    )
 
 
-def test_matching_widgets_model_does_not_drift(head_url: tuple[PostgresServer, URL]) -> None:
+def test_matching_widgets_model_does_not_drift(
+    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+) -> None:
     server, url = _migrated(head_url, "clean_widgets")
-    check_drift(server, fixture_history("clean_widgets"), url, widgets_metadata())
+    check_drift(
+        server, fixture_history("clean_widgets"), url, widgets_metadata(), scratch=models_scratch
+    )
 
 
 def test_new_column_with_its_migration_does_not_drift(
+    models_scratch: URL,
     head_url: tuple[PostgresServer, URL],
 ) -> None:
     server, url = _migrated(head_url, "correct_new_column")
@@ -101,10 +124,13 @@ def test_new_column_with_its_migration_does_not_drift(
         CheckConstraint("weight > 0", name="weight_positive"),
         extend_existing=True,
     )
-    check_drift(server, fixture_history("correct_new_column"), url, metadata)
+    check_drift(
+        server, fixture_history("correct_new_column"), url, metadata, scratch=models_scratch
+    )
 
 
 def test_new_table_with_its_migration_does_not_drift(
+    models_scratch: URL,
     head_url: tuple[PostgresServer, URL],
 ) -> None:
     server, url = _migrated(head_url, "correct_new_table")
@@ -121,16 +147,21 @@ def test_new_table_with_its_migration_does_not_drift(
         UniqueConstraint("serial"),
         Index("ix_parts_widget_id", "widget_id"),
     )
-    check_drift(server, fixture_history("correct_new_table"), url, metadata)
+    check_drift(server, fixture_history("correct_new_table"), url, metadata, scratch=models_scratch)
 
 
 def test_server_default_drift_is_rendered_as_a_migration(
+    models_scratch: URL,
     head_url: tuple[PostgresServer, URL],
 ) -> None:
     server, url = _migrated(head_url, "clean_widgets")
     with pytest.raises(GateFailure) as failure:
         check_drift(
-            server, fixture_history("clean_widgets"), url, widgets_metadata(size_default="1")
+            server,
+            fixture_history("clean_widgets"),
+            url,
+            widgets_metadata(size_default="1"),
+            scratch=models_scratch,
         )
     text_ = str(failure.value)
     assert "[drift]" in text_
@@ -144,13 +175,18 @@ def test_server_default_drift_is_rendered_as_a_migration(
 
 
 def test_check_expression_drift_is_caught_by_the_catalog(
+    models_scratch: URL,
     head_url: tuple[PostgresServer, URL],
 ) -> None:
     """Same CHECK name, other expression: autogenerate is blind to it, the catalog is not."""
     server, url = _migrated(head_url, "clean_widgets")
     with pytest.raises(GateFailure) as failure:
         check_drift(
-            server, fixture_history("clean_widgets"), url, widgets_metadata(size_check="size > 0")
+            server,
+            fixture_history("clean_widgets"),
+            url,
+            widgets_metadata(size_check="size > 0"),
+            scratch=models_scratch,
         )
     text_ = str(failure.value)
     assert "autogenerate would write" not in text_
@@ -159,7 +195,9 @@ def test_check_expression_drift_is_caught_by_the_catalog(
     assert "write a revision that makes the change" in text_
 
 
-def test_enum_label_drift_is_caught_by_the_catalog(head_url: tuple[PostgresServer, URL]) -> None:
+def test_enum_label_drift_is_caught_by_the_catalog(
+    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+) -> None:
     server, url = _migrated(head_url, "correct_new_table")
     metadata = widgets_metadata()
     Table(
@@ -175,7 +213,9 @@ def test_enum_label_drift_is_caught_by_the_catalog(head_url: tuple[PostgresServe
         Index("ix_parts_widget_id", "widget_id"),
     )
     with pytest.raises(GateFailure) as failure:
-        check_drift(server, fixture_history("correct_new_table"), url, metadata)
+        check_drift(
+            server, fixture_history("correct_new_table"), url, metadata, scratch=models_scratch
+        )
     text_ = str(failure.value)
     assert "+type part_kind AS ENUM ('bolt', 'nut', 'gear', 'spring')" in text_
 

@@ -26,8 +26,8 @@ def test_project_downgrade_leaves_no_trace(
 @pytest.mark.parametrize(
     "name", ["correct_new_column", "correct_new_table", "comment_formatting_edit"]
 )
-def test_correct_histories_leave_no_trace(empty_database_url: URL, name: str) -> None:
-    check_no_trace(fixture_history(name), empty_database_url)
+def test_correct_histories_leave_no_trace(scratch_database_url: URL, name: str) -> None:
+    check_no_trace(fixture_history(name), scratch_database_url)
 
 
 @pytest.mark.parametrize(
@@ -54,10 +54,10 @@ def test_correct_histories_leave_no_trace(empty_database_url: URL, name: str) ->
     ],
 )
 def test_leftover_shows_as_a_catalog_diff(
-    empty_database_url: URL, name: str, revision: str, expected: list[str]
+    scratch_database_url: URL, name: str, revision: str, expected: list[str]
 ) -> None:
     with pytest.raises(GateFailure) as failure:
-        check_no_trace(fixture_history(name), empty_database_url)
+        check_no_trace(fixture_history(name), scratch_database_url)
     text = str(failure.value)
     assert "[downgrade-leaves-no-trace]" in text
     assert f"revision: {revision}" in text

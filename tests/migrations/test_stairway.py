@@ -25,13 +25,13 @@ def test_project_stairway(
 @pytest.mark.parametrize(
     "name", ["correct_new_column", "correct_new_table", "comment_formatting_edit"]
 )
-def test_correct_histories_climb_the_stairway(empty_database_url: URL, name: str) -> None:
-    check_stairway(fixture_history(name), empty_database_url)
+def test_correct_histories_climb_the_stairway(scratch_database_url: URL, name: str) -> None:
+    check_stairway(fixture_history(name), scratch_database_url)
 
 
-def test_enum_left_behind_breaks_the_second_upgrade(empty_database_url: URL) -> None:
+def test_enum_left_behind_breaks_the_second_upgrade(scratch_database_url: URL) -> None:
     with pytest.raises(GateFailure) as failure:
-        check_stairway(fixture_history("enum_left_behind"), empty_database_url)
+        check_stairway(fixture_history("enum_left_behind"), scratch_database_url)
     text = str(failure.value)
     assert "[stairway]" in text
     assert "revision: b2000000e0e0" in text
@@ -41,10 +41,10 @@ def test_enum_left_behind_breaks_the_second_upgrade(empty_database_url: URL) -> 
     assert "rows per table: widgets: " in text
 
 
-def test_downgrade_that_only_works_on_empty_tables_fails(empty_database_url: URL) -> None:
+def test_downgrade_that_only_works_on_empty_tables_fails(scratch_database_url: URL) -> None:
     """Rows written at the revision (a NULL name) make its downgrade fail: only rows show it."""
     with pytest.raises(GateFailure) as failure:
-        check_stairway(fixture_history("downgrade_fails_on_rows"), empty_database_url)
+        check_stairway(fixture_history("downgrade_fails_on_rows"), scratch_database_url)
     text = str(failure.value)
     assert "downgrade b2000000d0f0 → a1000000d0f0 failed on a database holding rows" in text
     assert 'column "name" of relation "widgets" contains null values' in text

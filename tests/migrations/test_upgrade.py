@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import URL
 
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
@@ -20,10 +21,10 @@ def test_project_upgrades_base_to_head(
 
 
 def test_failure_names_the_revision_and_shows_the_database_error(
-    postgres_server: PostgresServer,
+    postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
     with pytest.raises(GateFailure) as failure:
-        check_upgrade(fixture_history("failing_upgrade"), postgres_server)
+        check_upgrade(fixture_history("failing_upgrade"), postgres_server, scratch_database_url)
     text = str(failure.value)
     assert "[upgrade]" in text
     assert "revision: b2000000fa11" in text
@@ -34,7 +35,7 @@ def test_failure_names_the_revision_and_shows_the_database_error(
 
 @pytest.mark.parametrize("name", ["correct_new_column", "correct_new_table", "not_null_no_default"])
 def test_correct_and_empty_safe_histories_upgrade(
-    postgres_server: PostgresServer, name: str
+    postgres_server: PostgresServer, scratch_database_url: URL, name: str
 ) -> None:
     """`not_null_no_default` passes here on purpose: only the populated check catches it."""
-    check_upgrade(fixture_history(name), postgres_server)
+    check_upgrade(fixture_history(name), postgres_server, scratch_database_url)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from sqlalchemy import URL, MetaData, create_engine, pool
 from tests.migrations.gate.catalog import snapshot_of
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History
+from tests.migrations.gate.working import empty_public_schema
 from tests.support.postgres import PostgresServer, start_postgres
 
 CHECK = "drift"
@@ -88,15 +90,24 @@ def autogenerate_diff(history: History, url: URL, metadata: MetaData) -> list[st
     return [line.removeprefix("    ") for line in code.splitlines() if line.strip()]
 
 
-def catalog_diff(server: PostgresServer, url: URL, metadata: MetaData) -> list[str]:
-    """Unified diff from the migrated catalog to the catalog `metadata.create_all` builds."""
-    with server.temporary_database("gate_models") as models_url:
-        engine = create_engine(models_url, poolclass=pool.NullPool)
+def catalog_diff(
+    server: PostgresServer, url: URL, metadata: MetaData, *, scratch: URL | None = None
+) -> list[str]:
+    """Unified diff from the migrated catalog to the catalog `metadata.create_all` builds.
+
+    The models are built in `scratch` (emptied first) when given, else in a new database.
+    """
+    with ExitStack() as stack:
+        if scratch is None:
+            scratch = stack.enter_context(server.temporary_database("gate_models"))
+        else:
+            empty_public_schema(scratch)
+        engine = create_engine(scratch, poolclass=pool.NullPool)
         try:
             metadata.create_all(engine)
         finally:
             engine.dispose()
-        models = snapshot_of(models_url)
+        models = snapshot_of(scratch)
     return snapshot_of(url).diff(
         models,
         before="migrations (alembic upgrade head)",
@@ -104,13 +115,23 @@ def catalog_diff(server: PostgresServer, url: URL, metadata: MetaData) -> list[s
     )
 
 
-def check_drift(server: PostgresServer, history: History, url: URL, metadata: MetaData) -> None:
-    """Fail if the database at `url` (upgraded to head) differs from `metadata` in any way."""
+def check_drift(
+    server: PostgresServer,
+    history: History,
+    url: URL,
+    metadata: MetaData,
+    *,
+    scratch: URL | None = None,
+) -> None:
+    """Fail if the database at `url` (upgraded to head) differs from `metadata` in any way.
+
+    `scratch`, an expendable database, saves creating one for the models' schema.
+    """
     details: list[str] = []
     operations = autogenerate_diff(history, url, metadata)
     if operations:
         details += ["autogenerate would write this migration:", *operations, ""]
-    difference = catalog_diff(server, url, metadata)
+    difference = catalog_diff(server, url, metadata, scratch=scratch)
     if difference:
         details += [
             "catalog: '-' is what the migrations build, '+' what the models build:",

@@ -37,7 +37,7 @@ from tests.migrations.gate.rows import (
     rows_strategy,
     same_value,
 )
-from tests.migrations.gate.steps import Step, database_error_lines, run_step, steps
+from tests.migrations.gate.steps import BASE, Step, database_error_lines, run_step, steps
 from tests.migrations.gate.working import WorkingDatabase, working_database
 from tests.support.postgres import PostgresServer
 
@@ -293,7 +293,9 @@ def check_populated_step(
 def check_populated(
     history: History, server: PostgresServer, *, max_examples: int | None = None
 ) -> None:
-    """Every step of a history, each on its own working database built by replaying history."""
-    for step in steps(history):
-        with working_database(server, history, step.before) as database:
+    """Every step of a history on one working database, emptied and replayed for each step."""
+    with working_database(server, history, BASE) as database:
+        for step in steps(history):
+            database.revision = step.before
+            database.build()
             check_populated_step(database, step, max_examples=max_examples)

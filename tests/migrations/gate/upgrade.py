@@ -9,7 +9,7 @@ every other dynamic check then gets a database at any revision with one
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -59,11 +59,16 @@ class RevisionTemplates:
 
 
 def walk_upgrades(
-    history: History, server: PostgresServer, *, keep_templates: bool
+    history: History, server: PostgresServer, *, keep_templates: bool, empty: URL | None = None
 ) -> RevisionTemplates:
-    """Upgrade an empty database revision by revision; record the first failure, if any."""
+    """Upgrade an empty database revision by revision; record the first failure, if any.
+
+    The walk runs on `empty` when given (an empty database the caller provides), else on a
+    new one.
+    """
     result = RevisionTemplates(server=server, history=history)
-    with server.temporary_database("gate_walk") as url:
+    with ExitStack() as stack:
+        url = empty or stack.enter_context(server.temporary_database("gate_walk"))
         for step in steps(history):
             try:
                 run_step(
@@ -92,6 +97,6 @@ def walk_upgrades(
     return result
 
 
-def check_upgrade(history: History, server: PostgresServer) -> None:
+def check_upgrade(history: History, server: PostgresServer, empty: URL | None = None) -> None:
     """Fail with the revision and PostgreSQL's error if base → head breaks anywhere."""
-    walk_upgrades(history, server, keep_templates=False).require()
+    walk_upgrades(history, server, keep_templates=False, empty=empty).require()
