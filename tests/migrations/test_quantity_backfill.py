@@ -1,29 +1,31 @@
 """Items-specific: rows written before `quantity` existed read 0 and are served by the API.
 
-The tutorial this service grew from added `quantity` without a server default and answered
-500 for every old row. Here rows are inserted at revision 3c1d9e4a7b20 (the table as it was
-then, described locally, never through `app.models`), the history is upgraded, and the API
-built by `create_app()` must serve each row with 200.
+The tutorial this service grew from added `quantity` as a nullable column with no default and
+answered 500 for every old row; `fixtures/quantity_without_default` replays that revision and
+proves this test catches it. Rows are inserted at revision 3c1d9e4a7b20 (the table as it was
+then, described here, never through `app.models`), the history is upgraded, and the API built
+by `create_app()` must serve each row with 200.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.database import get_session
 from app.main import create_app
 from app.models import NAME_MAX_LENGTH, WHITESPACE
-from tests.migrations.gate.history import History
+from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.upgrade import RevisionTemplates
 from tests.migrations.gate.working import WorkingDatabase, working_database
 from tests.support.postgres import PostgresServer
@@ -49,6 +51,42 @@ EDGE_ROWS = [
 ]
 
 
+@dataclass
+class Served:
+    """What became of old rows: their quantity after the upgrade, and the API's answers."""
+
+    ids: list[int]
+    quantities: dict[int, Any]
+    statuses: dict[int, int] = field(default_factory=dict)
+    bodies: dict[int, Any] = field(default_factory=dict)
+    listing_status: int = 0
+    listing: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Api:
+    """One app and client for the module; requests go to whichever database `engine` is."""
+
+    client: TestClient
+    engine: Engine | None = None
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    """The app built as production builds it, its sessions on the database under test."""
+    app = create_app()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        holder = Api(client=client)
+
+        def session() -> Iterator[Session]:
+            assert holder.engine is not None
+            with Session(holder.engine, autoflush=False, expire_on_commit=False) as s:
+                yield s
+
+        app.dependency_overrides[get_session] = session
+        yield holder
+
+
 @pytest.fixture(scope="module")
 def old_database(
     postgres_server: PostgresServer, project_templates: RevisionTemplates
@@ -59,22 +97,10 @@ def old_database(
         yield db
 
 
-@pytest.fixture(scope="module")
-def client(old_database: WorkingDatabase) -> Iterator[TestClient]:
-    """The app built as production builds it, its sessions on the working database."""
-    app: FastAPI = create_app()
-
-    def session() -> Iterator[Session]:
-        with Session(old_database.engine, autoflush=False, expire_on_commit=False) as s:
-            yield s
-
-    app.dependency_overrides[get_session] = session
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def _upgrade_old_rows(database: WorkingDatabase, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` at 3c1d9e4a7b20, upgrade to 9a4f2e61c8d5, check the backfill, then head."""
+def serve_old_rows(
+    api: Api, database: WorkingDatabase, rows: list[dict[str, Any]], quantity_revision: str
+) -> Served:
+    """Insert `rows` at 3c1d9e4a7b20, upgrade to `quantity_revision`, then head; ask the API."""
     database.reset()
     with database.engine.connect() as connection:
         ids = list(
@@ -83,40 +109,60 @@ def _upgrade_old_rows(database: WorkingDatabase, rows: list[dict[str, Any]]) -> 
             )
         )
         connection.commit()
-        database.migrate(connection, "upgrade", ADD_QUANTITY)
+        database.migrate(connection, "upgrade", quantity_revision)
         quantities = connection.execute(sa.text("SELECT id, quantity FROM items ORDER BY id"))
-        assert {row.id: row.quantity for row in quantities} == dict.fromkeys(ids, 0)
+        served = Served(ids=ids, quantities={row.id: row.quantity for row in quantities})
         connection.commit()
         database.migrate(connection, "upgrade", "head")
-    return ids
+    api.engine = database.engine
+    for item_id in ids:
+        response = api.client.get(f"/items/{item_id}")
+        served.statuses[item_id] = response.status_code
+        served.bodies[item_id] = response.json() if response.status_code == 200 else None
+    listing = api.client.get("/items", params={"limit": 100})
+    served.listing_status = listing.status_code
+    served.listing = listing.json() if listing.status_code == 200 else []
+    return served
 
 
-def _assert_served(client: TestClient, ids: list[int], rows: list[dict[str, Any]]) -> None:
-    for item_id, row in zip(ids, rows, strict=True):
-        response = client.get(f"/items/{item_id}")
-        assert response.status_code == 200, response.text
-        body = response.json()
+def assert_backfilled_and_served(served: Served, rows: list[dict[str, Any]]) -> None:
+    """Every old row reads quantity 0 and is served, as stored, by both read routes."""
+    assert served.quantities == dict.fromkeys(served.ids, 0)
+    for item_id, row in zip(served.ids, rows, strict=True):
+        assert served.statuses[item_id] == 200
+        body = served.bodies[item_id]
         assert body["quantity"] == 0
         assert body["name"] == row["name"]
         assert math.isclose(body["price"], row["price"], rel_tol=0, abs_tol=0)
-    listing = client.get("/items", params={"limit": 100})
-    assert listing.status_code == 200, listing.text
-    assert [item["id"] for item in listing.json()] == ids
-    assert all(item["quantity"] == 0 for item in listing.json())
+    assert served.listing_status == 200
+    assert [item["id"] for item in served.listing] == served.ids
+    assert all(item["quantity"] == 0 for item in served.listing)
 
 
-def test_edge_rows_are_backfilled_and_served(
-    old_database: WorkingDatabase, client: TestClient
-) -> None:
-    ids = _upgrade_old_rows(old_database, EDGE_ROWS)
-    _assert_served(client, ids, EDGE_ROWS)
+def test_edge_rows_are_backfilled_and_served(api: Api, old_database: WorkingDatabase) -> None:
+    served = serve_old_rows(api, old_database, EDGE_ROWS, ADD_QUANTITY)
+    assert_backfilled_and_served(served, EDGE_ROWS)
 
 
 @settings(max_examples=25)
 @given(rows=old_rows)
 def test_any_old_rows_are_backfilled_and_served(
-    old_database: WorkingDatabase, client: TestClient, rows: list[dict[str, Any]]
+    api: Api, old_database: WorkingDatabase, rows: list[dict[str, Any]]
 ) -> None:
     """25 examples: each costs a downgrade, two upgrades and a dozen requests."""
-    ids = _upgrade_old_rows(old_database, rows)
-    _assert_served(client, ids, rows)
+    served = serve_old_rows(api, old_database, rows, ADD_QUANTITY)
+    assert_backfilled_and_served(served, rows)
+
+
+def test_the_tutorials_quantity_revision_is_caught(
+    api: Api, postgres_server: PostgresServer
+) -> None:
+    """A nullable `quantity` without default: old rows read NULL and every read is a 500."""
+    history = fixture_history("quantity_without_default")
+    with working_database(postgres_server, history, CREATE_ITEMS) as database:
+        served = serve_old_rows(api, database, EDGE_ROWS, "7e570ba11ad0")
+    assert served.quantities == dict.fromkeys(served.ids, None)
+    assert set(served.statuses.values()) == {500}
+    assert served.listing_status == 500
+    with pytest.raises(AssertionError):
+        assert_backfilled_and_served(served, EDGE_ROWS)
