@@ -192,11 +192,19 @@ def _encode_query(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{_encoded(key)}={_encoded(value)}" for key, value in pairs)
 
 
-list_query_strings = st.lists(
-    st.tuples(st.sampled_from(["skip", "limit"]) | st.text(max_size=6), query_values),
-    max_size=4,
-).map(_encode_query)
-"""A raw query string for `GET /items`: repeated, unknown, empty and out-of-range parameters."""
+@st.composite
+def list_query_strings(draw: st.DrawFn) -> str:
+    """A raw query string for `GET /items`: skip and limit (each maybe absent, maybe repeated,
+    any text at all), and sometimes unknown parameters, in any order."""
+    pairs = [(key, draw(query_values)) for key in ("skip", "limit") if draw(st.booleans())]
+    pairs += draw(
+        st.lists(
+            st.tuples(st.sampled_from(["skip", "limit"]) | st.text(max_size=6), query_values),
+            max_size=2,
+        )
+    )
+    return _encode_query(draw(st.permutations(pairs)))
+
 
 item_path_segments = query_values.map(_encoded)
 """A raw, percent-encoded `{item_id}` segment: anything a client may put where the id goes."""
