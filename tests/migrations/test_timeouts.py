@@ -24,8 +24,12 @@ def test_timeouts_are_set_before_anything_else(revision: str, direction: str) ->
     assert "SET lock_timeout = '0'" not in settings
 
 
-def test_project_never_runs_a_statement_without_timeouts() -> None:
-    check_timeouts_in_offline_sql(History())
+@pytest.mark.parametrize(
+    "history", [History(), fixture_history("safe_changes")], ids=["project", "safe_changes"]
+)
+def test_correct_histories_never_run_a_statement_without_timeouts(history: History) -> None:
+    """The project, and correct changes including CONCURRENTLY inside autocommit_block()."""
+    check_timeouts_in_offline_sql(history)
 
 
 def test_a_revision_that_disables_lock_timeout_fails() -> None:
