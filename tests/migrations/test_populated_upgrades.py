@@ -102,3 +102,35 @@ def test_new_not_null_column_must_hold_its_default_on_old_rows(
         r"but its server default is 1",
         text,
     )
+
+
+def test_undeclared_data_change_is_reported(postgres_server: PostgresServer) -> None:
+    with pytest.raises(GateFailure) as failure:
+        check_populated(
+            fixture_history("undeclared_data_change"),
+            postgres_server,
+            max_examples=SELF_TEST_EXAMPLES,
+        )
+    text = str(failure.value)
+    assert "revision: b2000000dec0" in text
+    assert re.search(r"table widgets: row \{'id': \d+\}: note was None, now ''", text)
+    assert 'changes_data = {"table.column": "why"}' in text
+
+
+def test_declared_data_change_passes(postgres_server: PostgresServer) -> None:
+    """A data fix that says what it changes, and why, is a correct change."""
+    check_populated(
+        fixture_history("declared_data_change"), postgres_server, max_examples=SELF_TEST_EXAMPLES
+    )
+
+
+def test_data_change_declaration_needs_a_reason(postgres_server: PostgresServer) -> None:
+    with pytest.raises(GateFailure) as failure:
+        check_populated(
+            fixture_history("weak_data_declaration"),
+            postgres_server,
+            max_examples=SELF_TEST_EXAMPLES,
+        )
+    text = str(failure.value)
+    assert "the `changes_data` declaration of b2000000dec2 is not valid" in text
+    assert "no real reason ('ok')" in text

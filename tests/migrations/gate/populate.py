@@ -15,7 +15,7 @@ hypothesis runs all examples within one test call where fixtures cannot isolate 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -24,6 +24,7 @@ from hypothesis.control import currently_in_test_context
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.migrations.gate.declarations import read_declaration
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History
 from tests.migrations.gate.rows import (
@@ -42,6 +43,7 @@ from tests.migrations.gate.working import WorkingDatabase, working_database
 from tests.support.postgres import PostgresServer
 
 CHECK = "populated-upgrade"
+DECLARATION = "changes_data"
 MAX_REPORTED = 12
 _FUNCTION_CALL = re.compile(r"[A-Za-z_][\w.]*\s*\(")
 
@@ -85,23 +87,31 @@ def compare_contents(
     *,
     defaults: Mapping[tuple[str, str], Any] | None = None,
     exact: bool = False,
+    allowed: Collection[str] = (),
 ) -> list[str]:
     """What happened to the `original` rows, one line per problem (empty: nothing wrong).
 
-    `exact` (after a downgrade) also requires no extra rows and no extra columns to differ.
+    `exact` (after a downgrade) also reports rows that appeared. `allowed` names what the
+    revision declares it changes on purpose (`changes_data`): "table" or "table.column".
     """
     problems: list[str] = []
     for spec in before.tables:
         rows = original.get(spec.name, [])
         now = after.table(spec.name)
+        if spec.name in allowed:
+            continue
         if now is None:
             if rows:
                 problems.append(f"table {spec.name}: dropped, with its {len(rows)} rows")
             continue
+
+        def checked(column: str, table: str = spec.name) -> bool:
+            return f"{table}.{column}" not in allowed
+
         problems.extend(
             f"table {spec.name}: column {column.name} dropped with its values"
             for column in spec.table.columns
-            if column.name not in now.table.columns and rows
+            if column.name not in now.table.columns and rows and checked(str(column.name))
         )
         shared = [str(c.name) for c in spec.table.columns if c.name in now.table.columns]
         key = [column for column in spec.key_columns if column in shared] or shared
@@ -115,17 +125,41 @@ def compare_contents(
             problems.extend(
                 f"{label}: {column} was {row[column]!r}, now {found[column]!r}"
                 for column in shared
-                if not same_value(row[column], found[column])
+                if checked(column) and not same_value(row[column], found[column])
             )
             problems.extend(
                 f"{label}: new NOT NULL column {column} holds {found[column]!r}, but its server "
                 f"default is {value!r}"
                 for (table, column), value in (defaults or {}).items()
-                if table == spec.name and not same_value(found.get(column), value)
+                if table == spec.name
+                and checked(column)
+                and not same_value(found.get(column), value)
             )
         if exact and remaining:
             problems.append(f"table {spec.name}: {len(remaining)} rows appeared")
     return problems
+
+
+def declared_changes(history: History, step: Step) -> dict[str, str]:
+    """The revision's `changes_data = {"table.column" or "table": "reason"}` declaration.
+
+    A data migration that rewrites values on purpose (trimming names, splitting a column)
+    says so next to its code, with a reason a reviewer can judge; the populated check then
+    accepts changes there, and only there.
+    """
+    declaration = read_declaration(history.script().get_revision(step.revision), DECLARATION)
+    if declaration.problems:
+        raise GateFailure(
+            check=CHECK,
+            problem=f"the `{DECLARATION}` declaration of {step.revision} is not valid",
+            how_to_fix=(
+                f'write `{DECLARATION} = {{"table.column": "why changing these values is '
+                f'intended"}}` with a real reason, or remove it'
+            ),
+            revision=step.revision,
+            details=list(declaration.problems),
+        )
+    return declaration.entries
 
 
 def _report(problems: list[str]) -> list[str]:
@@ -163,7 +197,8 @@ def _data_changed(step: Step, history: History, problems: list[str], context: li
             "an upgrade must keep every row and value: rename instead of drop-and-add, convert "
             "types with USING, never TRUNCATE or DELETE user data, and fill new columns from "
             "their server default; if data must go, split the change (stop writing it, release, "
-            "then drop in a later, reviewed revision)"
+            "then drop in a later, reviewed revision); a data migration that changes values on "
+            f'purpose declares them: {DECLARATION} = {{"table.column": "why"}}'
         ),
         revision=step.revision,
         details=_report(problems) + context,
@@ -201,6 +236,7 @@ class StepRunner:
             connection.commit()
         self.after: SchemaSpec | None = None
         self.defaults: dict[tuple[str, str], Any] = {}
+        self.allowed = declared_changes(database.history, step)
         self.examples = 0
         self.rows = 0
         """How many examples ran, and how many rows they inserted in all (for the tests)."""
@@ -233,7 +269,12 @@ class StepRunner:
             current = read_rows(connection, self.after)
             connection.commit()
             problems = compare_contents(
-                schema, original, self.after, current, defaults=self.defaults
+                schema,
+                original,
+                self.after,
+                current,
+                defaults=self.defaults,
+                allowed=self.allowed,
             )
             if problems:
                 _data_changed(step, history, problems, context)
@@ -252,7 +293,9 @@ class StepRunner:
             except DBAPIError as error:
                 _not_restored(step, history, database_error_lines(error), context)
             connection.commit()
-        problems = compare_contents(schema, original, schema, restored, exact=True)
+        problems = compare_contents(
+            schema, original, schema, restored, exact=True, allowed=self.allowed
+        )
         if problems:
             _not_restored(step, history, problems, context)
         database.trusted = True
