@@ -36,7 +36,12 @@ class _GitError(Exception):
 def _git(repo: Path, *args: str) -> str:
     try:
         result = subprocess.run(
-            ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
+            ["git", "-c", "core.quotepath=off", *args],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
     except OSError as error:
         raise _GitError(f"git is not available: {error}") from error
@@ -49,24 +54,14 @@ def added_paths(repo: Path, base: str, folder: Path) -> tuple[str, list[Path]]:
     """The merge-base commit, and the files under `folder` added since it (or untracked)."""
     _git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
     merge_base = _git(repo, "merge-base", base, "HEAD").strip()
-    relative = folder.resolve().relative_to(
-        Path(_git(repo, "rev-parse", "--show-toplevel").strip()).resolve()
-    )
+    top = Path(_git(repo, "rev-parse", "--show-toplevel").strip()).resolve()
+    relative = folder.resolve().relative_to(top).as_posix()
     added = _git(
-        repo,
-        "diff",
-        "--name-only",
-        "--no-renames",
-        "--diff-filter=A",
-        merge_base,
-        "--",
-        relative.as_posix(),
-    ).split()
-    untracked = _git(
-        repo, "ls-files", "--others", "--exclude-standard", "--", relative.as_posix()
-    ).split()
-    top = Path(_git(repo, "rev-parse", "--show-toplevel").strip())
-    return merge_base, sorted({(top / name).resolve() for name in [*added, *untracked]})
+        repo, "diff", "--name-only", "--no-renames", "--diff-filter=A", merge_base, "--", relative
+    )
+    untracked = _git(repo, "ls-files", "--others", "--exclude-standard", "--", relative)
+    names = [*added.splitlines(), *untracked.splitlines()]
+    return merge_base, sorted({(top / name).resolve() for name in names if name})
 
 
 def revisions_new_since(
