@@ -2,7 +2,8 @@
 
 Handlers are plain `def`: FastAPI runs them in worker threads, so psycopg2's blocking calls never
 stall the event loop (the tutorial's `async def` handlers did, and deadlocked under load). Each
-handler commits before it returns, so a success is only ever reported for a committed write.
+handler commits before it returns, so a success is only ever reported for a committed write (in
+production each route's single statement is its own transaction: see `app.database`).
 
 Handlers validate each row once against `ItemRead` and return the JSON bytes themselves. Returning
 the model instead would make FastAPI validate it a second time against the return annotation (in
