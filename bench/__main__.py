@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -64,6 +65,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Run the chosen benchmarks against one PostgreSQL server."""
     arguments = parse_arguments(argv)
+    # A terminated run still stops its servers and drops its databases (the `with` blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chosen = {name.strip() for name in arguments.only.split(",") if name.strip()}
     unknown = chosen - set(BENCHMARKS)
     if unknown:
