@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         if "gate" in chosen:
             default_sizes = "3" if arguments.quick else "25,50,100"
             sizes = [int(size) for size in (arguments.gate_sizes or default_sizes).split(",")]
-            run_gate_benchmark(server, sizes, out, xdist=not arguments.quick)
+            run_gate_benchmark(server, sizes, out, smoke=arguments.quick)
             out("")
     out(f"(total {time.monotonic() - started:.0f}s)")
 

@@ -142,7 +142,11 @@ def run_pytest(project: Path, server: PostgresServer, *arguments: str) -> Pytest
     )
     seconds = time.perf_counter() - started
     lines = [line for line in completed.stdout.splitlines() if line.strip()]
-    closing = [line for line in lines if re.search(r"\d+ (passed|failed|error|skipped)", line)]
+    closing = [
+        line
+        for line in lines
+        if re.search(r"\d+ (tests? collected|passed|failed|errors?|skipped)", line)
+    ]
     summary = closing[-1].strip("= ") if closing else (lines[-1] if lines else "no output")
     failures = tuple(
         line.split(" - ")[0] for line in lines if line.startswith(("FAILED ", "ERROR "))
@@ -151,9 +155,18 @@ def run_pytest(project: Path, server: PostgresServer, *arguments: str) -> Pytest
 
 
 def run_gate_benchmark(
-    server: PostgresServer, sizes: Sequence[int], out: Callable[[str], None], *, xdist: bool = True
+    server: PostgresServer,
+    sizes: Sequence[int],
+    out: Callable[[str], None],
+    *,
+    xdist: bool = True,
+    smoke: bool = False,
 ) -> None:
-    """Time the gate, the built-ins and (with `xdist`) the gate under `-n auto` per chain."""
+    """Time the gate, the built-ins and (with `xdist`) the gate under `-n auto` per chain.
+
+    `smoke` (quick mode) only proves the harness: the copy, the chain and its models are built,
+    the gate is collected and the built-ins run; a full gate run takes minutes per size.
+    """
     gate_files = sorted(p.name for p in (PROJECT_ROOT / "tests" / "migrations").glob("test_*.py"))
     out(f"## Gate speed: chains of {', '.join(map(str, sizes))} synthetic revisions")
     out(
@@ -165,6 +178,14 @@ def run_gate_benchmark(
         with tempfile.TemporaryDirectory(prefix="bench-gate-") as folder:
             project = Path(folder) / "project"
             total = prepare_copy(project, count)
+            if smoke:
+                collected = run_pytest(project, server, "tests/migrations", "--collect-only")
+                builtins = run_pytest(project, server, "tests/bench_builtins")
+                out(
+                    f"  smoke, {count} synthetic: the gate collects ({collected.summary}), "
+                    f"not timed; built-ins {builtins.seconds:.1f}s ({builtins.summary})"
+                )
+                continue
             gate = run_pytest(project, server, "tests/migrations")
             builtins = run_pytest(project, server, "tests/bench_builtins")
             parallel = (
@@ -182,6 +203,8 @@ def run_gate_benchmark(
             for failure in dict.fromkeys(gate.failures + builtins.failures):
                 out(f"    {failure}")
             rows.append((count, total, gate, builtins, parallel))
+    if smoke:
+        return
     out("")
     out(
         "| synthetic revs | chain length | gate s | gate s/rev | built-ins s | built-ins s/rev | "
