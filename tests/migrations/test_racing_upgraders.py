@@ -13,17 +13,17 @@ from tests.migrations.gate.upgrade import RevisionTemplates
 
 
 def test_two_upgraders_apply_the_project_once(
-    empty_database_url: URL, project_templates: RevisionTemplates
+    scratch_database_url: URL, project_templates: RevisionTemplates
 ) -> None:
     history = History()
-    race = check_racing_upgraders(history, empty_database_url)
+    race = check_racing_upgraders(history, scratch_database_url)
     assert [upgrader.returncode for upgrader in race.upgraders] == [0, 0]
     applied = sorted((upgrader.applied() for upgrader in race.upgraders), key=len)
     assert applied == [[], [script.revision for script in history.revisions()]]
     head = history.revisions()[-1].revision
     with project_templates.database_at(head) as clean:
         assert (
-            snapshot_of(empty_database_url).diff(
+            snapshot_of(scratch_database_url).diff(
                 snapshot_of(clean), before="raced", after="clean upgrade"
             )
             == []
@@ -31,19 +31,19 @@ def test_two_upgraders_apply_the_project_once(
 
 
 def test_second_upgrader_waits_on_the_advisory_lock_through_autocommit_block(
-    empty_database_url: URL,
+    scratch_database_url: URL,
 ) -> None:
     """The first upgrader pauses inside autocommit_block(), after its COMMIT, until the second
     is queued on a lock: that lock must be env.py's advisory lock, still held."""
-    race = check_racing_upgraders(fixture_history("rendezvous_upgrade"), empty_database_url)
+    race = check_racing_upgraders(fixture_history("rendezvous_upgrade"), scratch_database_url)
     assert race.waited_while(lambda query: "gate:rendezvous-in-autocommit-block" in query)
     applied = sorted((upgrader.applied() for upgrader in race.upgraders), key=len)
     assert applied == [[], ["ru01_things", "ru02_concurrent_index"]]
 
 
-def test_upgraders_without_the_advisory_lock_clash(empty_database_url: URL) -> None:
+def test_upgraders_without_the_advisory_lock_clash(scratch_database_url: URL) -> None:
     with pytest.raises(GateFailure) as raised:
-        check_racing_upgraders(fixture_history("releases_advisory_lock"), empty_database_url)
+        check_racing_upgraders(fixture_history("releases_advisory_lock"), scratch_database_url)
     text = str(raised.value)
     assert text.startswith(
         "[racing-upgraders] 2 concurrent `alembic upgrade head` runs did not apply the history "

@@ -10,8 +10,8 @@ from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.rewrites import check_rewrites, observe_rewrites
 
 
-def test_project_revisions_rewrite_nothing_and_ran_on_rows(empty_database_url: URL) -> None:
-    steps = check_rewrites(History(), empty_database_url)
+def test_project_revisions_rewrite_nothing_and_ran_on_rows(scratch_database_url: URL) -> None:
+    steps = check_rewrites(History(), scratch_database_url)
     assert [step.script.revision for step in steps] == [s.revision for s in History().revisions()]
     for step in steps[1:]:  # the first revision starts from an empty schema
         assert step.filled.inserted, step.filled
@@ -19,16 +19,16 @@ def test_project_revisions_rewrite_nothing_and_ran_on_rows(empty_database_url: U
         assert not step.filled.skipped, step.filled.skipped
 
 
-def test_correct_changes_rewrite_nothing(empty_database_url: URL) -> None:
+def test_correct_changes_rewrite_nothing(scratch_database_url: URL) -> None:
     """Nullable column, constant default, concurrent index, new table: no existing file changes."""
-    steps = check_rewrites(fixture_history("safe_changes"), empty_database_url)
+    steps = check_rewrites(fixture_history("safe_changes"), scratch_database_url)
     assert all(not step.tables and not step.indexes for step in steps)
 
 
-def test_rewrites_are_seen_in_relfilenode(empty_database_url: URL) -> None:
+def test_rewrites_are_seen_in_relfilenode(scratch_database_url: URL) -> None:
     steps = {
         step.script.revision: step
-        for step in observe_rewrites(fixture_history("table_rewrite"), empty_database_url)
+        for step in observe_rewrites(fixture_history("table_rewrite"), scratch_database_url)
     }
     assert set(steps["tr02_widen"].tables) == {"things"}
     assert steps["tr02_widen"].rows == {"things": 50}
@@ -38,9 +38,9 @@ def test_rewrites_are_seen_in_relfilenode(empty_database_url: URL) -> None:
     assert not steps["tr05_stale"].tables
 
 
-def test_undeclared_rewrites_and_bad_declarations_fail(empty_database_url: URL) -> None:
+def test_undeclared_rewrites_and_bad_declarations_fail(scratch_database_url: URL) -> None:
     with pytest.raises(GateFailure) as raised:
-        check_rewrites(fixture_history("table_rewrite"), empty_database_url)
+        check_rewrites(fixture_history("table_rewrite"), scratch_database_url)
     failure = raised.value
     text = str(failure)
     assert failure.check == "table-rewrite"
