@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.failure import GateFailure
@@ -82,13 +81,3 @@ def run_step(
             revision=revision,
             details=[*database_error_lines(error), *(context or [])],
         ) from error
-
-
-def upgrade(history: History, url: URL, target: str) -> None:
-    """`alembic upgrade <target>` on `url` through the project's env.py."""
-    history.upgrade(url, target)
-
-
-def downgrade(history: History, url: URL, target: str) -> None:
-    """`alembic downgrade <target>` on `url` through the project's env.py."""
-    history.downgrade(url, target)
