@@ -122,6 +122,7 @@ hostile_values = {
     "quantity": st.one_of(weird_numbers, scalars),
 }
 """Per field: values that probe its rules hardest (anything else for it is in `field_values`)."""
+
 unknown_fields = st.dictionaries(
     st.text(max_size=10).filter(lambda key: key not in FIELDS), json_values, min_size=1, max_size=3
 )
