@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import URL
 
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
@@ -40,17 +41,26 @@ def test_project_upgrades_keep_generated_rows(
 @pytest.mark.parametrize(
     "name", ["correct_new_column", "correct_new_table", "comment_formatting_edit"]
 )
-def test_correct_histories_keep_generated_rows(postgres_server: PostgresServer, name: str) -> None:
-    check_populated(fixture_history(name), postgres_server, max_examples=SELF_TEST_EXAMPLES)
+def test_correct_histories_keep_generated_rows(
+    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+) -> None:
+    check_populated(
+        fixture_history(name),
+        postgres_server,
+        max_examples=SELF_TEST_EXAMPLES,
+        scratch=scratch_database_url,
+    )
 
 
 def test_not_null_column_without_default_fails_only_with_rows(
-    postgres_server: PostgresServer,
+    postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
     history = fixture_history("not_null_no_default")
     check_upgrade(history, postgres_server)  # the empty database takes it
     with pytest.raises(GateFailure) as failure:
-        check_populated(history, postgres_server, max_examples=SELF_TEST_EXAMPLES)
+        check_populated(
+            history, postgres_server, max_examples=SELF_TEST_EXAMPLES, scratch=scratch_database_url
+        )
     text = str(failure.value)
     assert "[populated-upgrade]" in text
     assert "revision: b2000000beef" in text
@@ -61,10 +71,15 @@ def test_not_null_column_without_default_fails_only_with_rows(
     assert "server_default" in text
 
 
-def test_truncating_upgrade_loses_rows(postgres_server: PostgresServer) -> None:
+def test_truncating_upgrade_loses_rows(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     with pytest.raises(GateFailure) as failure:
         check_populated(
-            fixture_history("data_loss_truncate"), postgres_server, max_examples=SELF_TEST_EXAMPLES
+            fixture_history("data_loss_truncate"),
+            postgres_server,
+            max_examples=SELF_TEST_EXAMPLES,
+            scratch=scratch_database_url,
         )
     text = str(failure.value)
     assert "revision: b2000000dead" in text
@@ -73,12 +88,15 @@ def test_truncating_upgrade_loses_rows(postgres_server: PostgresServer) -> None:
     assert "never TRUNCATE or DELETE user data" in text
 
 
-def test_drop_and_readd_column_changes_values(postgres_server: PostgresServer) -> None:
+def test_drop_and_readd_column_changes_values(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     with pytest.raises(GateFailure) as failure:
         check_populated(
             fixture_history("data_loss_readd_column"),
             postgres_server,
             max_examples=SELF_TEST_EXAMPLES,
+            scratch=scratch_database_url,
         )
     text = str(failure.value)
     assert "revision: b2000000c0de" in text
@@ -87,13 +105,14 @@ def test_drop_and_readd_column_changes_values(postgres_server: PostgresServer) -
 
 
 def test_new_not_null_column_must_hold_its_default_on_old_rows(
-    postgres_server: PostgresServer,
+    postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
     with pytest.raises(GateFailure) as failure:
         check_populated(
             fixture_history("backfill_not_default"),
             postgres_server,
             max_examples=SELF_TEST_EXAMPLES,
+            scratch=scratch_database_url,
         )
     text = str(failure.value)
     assert "revision: b2000000bf0d" in text
@@ -104,12 +123,15 @@ def test_new_not_null_column_must_hold_its_default_on_old_rows(
     )
 
 
-def test_undeclared_data_change_is_reported(postgres_server: PostgresServer) -> None:
+def test_undeclared_data_change_is_reported(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     with pytest.raises(GateFailure) as failure:
         check_populated(
             fixture_history("undeclared_data_change"),
             postgres_server,
             max_examples=SELF_TEST_EXAMPLES,
+            scratch=scratch_database_url,
         )
     text = str(failure.value)
     assert "revision: b2000000dec0" in text
@@ -117,19 +139,27 @@ def test_undeclared_data_change_is_reported(postgres_server: PostgresServer) -> 
     assert 'changes_data = {"table.column": "why"}' in text
 
 
-def test_declared_data_change_passes(postgres_server: PostgresServer) -> None:
+def test_declared_data_change_passes(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     """A data fix that says what it changes, and why, is a correct change."""
     check_populated(
-        fixture_history("declared_data_change"), postgres_server, max_examples=SELF_TEST_EXAMPLES
+        fixture_history("declared_data_change"),
+        postgres_server,
+        max_examples=SELF_TEST_EXAMPLES,
+        scratch=scratch_database_url,
     )
 
 
-def test_data_change_declaration_needs_a_reason(postgres_server: PostgresServer) -> None:
+def test_data_change_declaration_needs_a_reason(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     with pytest.raises(GateFailure) as failure:
         check_populated(
             fixture_history("weak_data_declaration"),
             postgres_server,
             max_examples=SELF_TEST_EXAMPLES,
+            scratch=scratch_database_url,
         )
     text = str(failure.value)
     assert "the `changes_data` declaration of b2000000dec2 is not valid" in text

@@ -21,7 +21,7 @@ from typing import Any
 
 from hypothesis import Phase, given, note, settings
 from hypothesis.control import currently_in_test_context
-from sqlalchemy import Connection, text
+from sqlalchemy import URL, Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.declarations import read_declaration
@@ -334,10 +334,17 @@ def check_populated_step(
 
 
 def check_populated(
-    history: History, server: PostgresServer, *, max_examples: int | None = None
+    history: History,
+    server: PostgresServer,
+    *,
+    max_examples: int | None = None,
+    scratch: URL | None = None,
 ) -> None:
-    """Every step of a history on one working database, emptied and replayed for each step."""
-    with working_database(server, history, BASE) as database:
+    """Every step of a history on one working database, emptied and replayed for each step.
+
+    `scratch`, an expendable database, is used instead of creating one.
+    """
+    with working_database(server, history, BASE, borrow=scratch) as database:
         for step in steps(history):
             database.revision = step.before
             database.build()

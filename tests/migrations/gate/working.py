@@ -75,6 +75,8 @@ class WorkingDatabase:
     baseline: CatalogSnapshot | None = None
     trusted: bool = False
     """Set by a user that ended cleanly at `revision`: the next reset only truncates."""
+    borrowed: bool = False
+    """`name` belongs to the caller (emptied and reused, never dropped)."""
     _engine: Engine | None = None
 
     @property
@@ -135,17 +137,28 @@ class WorkingDatabase:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-        if self.name:
+        if self.name and not self.borrowed:
             self.server.drop_database(self.name)
             self.name = ""
 
 
 @contextmanager
 def working_database(
-    server: PostgresServer, history: History, revision: str, *, template: str | None = None
+    server: PostgresServer,
+    history: History,
+    revision: str,
+    *,
+    template: str | None = None,
+    borrow: URL | None = None,
 ) -> Iterator[WorkingDatabase]:
-    """A `WorkingDatabase` at `revision` for the duration of the block."""
+    """A `WorkingDatabase` at `revision` for the duration of the block.
+
+    With `borrow` (an expendable database of the caller's, no `template`), that database is
+    emptied and used instead of a new one.
+    """
     database = WorkingDatabase(server=server, history=history, revision=revision, template=template)
+    if borrow is not None and template is None:
+        database.name, database.borrowed = str(borrow.database), True
     database.build()
     try:
         yield database
