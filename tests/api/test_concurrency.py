@@ -119,6 +119,29 @@ def test_a_burst_far_beyond_the_pool_is_answered_and_loses_no_create(
     )
 
 
+def test_concurrent_updates_and_deletes_of_one_item_stay_atomic(
+    server_url: str, live_database: URL
+) -> None:
+    """Racing PUTs leave one request's whole change (never a mix); racing DELETEs succeed once."""
+    created = send_all(server_url, [("POST", "/items", {"name": "contested", "price": 1.0})])[0]
+    assert created.status_code == status.HTTP_201_CREATED, created.text
+    item_id = created.json()["id"]
+    changes = [{"name": f"writer {n}", "price": n + 0.25, "quantity": n} for n in range(64)]
+    updates = send_all(server_url, [("PUT", f"/items/{item_id}", change) for change in changes])
+    for response in updates:
+        assert_answered(response)
+    answered = [response.json() for response in updates if response.status_code == 200]
+    assert stored_items(live_database)[item_id] in answered, "the row mixes several updates"
+    deletes = send_all(server_url, [("DELETE", f"/items/{item_id}", None)] * 32)
+    for response in deletes:
+        if response.status_code != status.HTTP_404_NOT_FOUND:
+            assert_answered(response)
+    statuses = [response.status_code for response in deletes]
+    deleted = statuses.count(status.HTTP_204_NO_CONTENT)
+    assert deleted == 1 or (deleted == 0 and 503 in statuses), statuses
+    assert (item_id in stored_items(live_database)) == (deleted == 0), statuses
+
+
 def test_killed_connections_are_replaced_without_a_restart(
     server_url: str, live_database: URL, postgres_server: PostgresServer
 ) -> None:
