@@ -30,7 +30,7 @@ WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'f') AND c.relname <> ALL(
 """
 
 _COLUMNS = """
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+SELECT c.relkind, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
        col_description(c.oid, a.attnum),
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END
@@ -197,8 +197,9 @@ def _table(row: Sequence[Any]) -> str:
 
 
 def _column(row: Sequence[Any]) -> str:
-    table, column, type_, not_null, default, identity, generated, comment, collation = row
-    line = f"table {table}: column {column} {type_}"
+    kind, table, column, type_, not_null, default, identity, generated, comment, collation = row
+    owner = {"v": "view", "m": "materialized view"}.get(str(kind), "table")
+    line = f"{owner} {table}: column {column} {type_}"
     if collation:
         line += f' COLLATE "{collation}"'
     line += " NOT NULL" if not_null else " NULL"
@@ -212,7 +213,7 @@ def _column(row: Sequence[Any]) -> str:
 
 def _constraint(row: Sequence[Any]) -> str:
     table, name, definition, validated, deferrable, deferred = row
-    state = "validated" if validated else "NOT VALID (not yet validated)"
+    state = "validated" if validated else "not validated"
     if deferrable:
         state += ", deferrable" + (" initially deferred" if deferred else "")
     return f"table {table}: constraint {name} {definition} [{state}]"
