@@ -48,6 +48,25 @@ def migrations(session: nox.Session) -> None:
     pytest(session, "tests/migrations")
 
 
+@nox.session(default=False)
+def drift(session: nox.Session) -> None:
+    """Pull-request check: fresh database at head must equal the models; lint new revisions.
+
+    `nox -s drift -- main` compares against another base ref (default `origin/main`).
+    """
+    install(session, "test")
+    base = session.posargs[0] if session.posargs else "origin/main"
+    session.run("python", "-m", "tests.migrations.gate.drift", "--base", base)
+
+
+@nox.session(default=False)
+def sql(session: nox.Session) -> None:
+    """Write every revision's offline SQL, up and down, for review (default folder sql-review/)."""
+    session.install(*RUNTIME)
+    arguments = session.posargs or ["--out", "sql-review"]
+    session.run("python", "-m", "tests.migrations.gate.render", *arguments)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
