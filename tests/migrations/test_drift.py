@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from app.models import NAMING_CONVENTION, Base
 from tests.migrations.gate.drift import check_drift, report, run_checks
+from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.upgrade import RevisionTemplates
@@ -70,7 +71,7 @@ def head_url(
 
 def _migrated(server_url: tuple[PostgresServer, URL], name: str) -> tuple[PostgresServer, URL]:
     server, url = server_url
-    fixture_history(name).upgrade(url, "head")
+    named_history(name).upgrade(url, "head")
     return server, url
 
 
@@ -91,7 +92,7 @@ def test_comment_and_formatting_edits_do_not_drift(
     server, url = _migrated(head_url, "comment_formatting_edit")
     check_drift(
         server,
-        fixture_history("comment_formatting_edit"),
+        named_history("comment_formatting_edit"),
         url,
         Base.metadata,
         scratch=models_scratch,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.history_rules import (
@@ -37,7 +38,7 @@ def test_project_history_follows_rule(
 
 @pytest.mark.parametrize("name", CORRECT_HISTORIES)
 def test_correct_histories_follow_every_rule(name: str) -> None:
-    check_history(fixture_history(name))
+    check_history(named_history(name))
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
+from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.no_trace import check_no_trace, check_no_trace_step
@@ -27,7 +28,7 @@ def test_project_downgrade_leaves_no_trace(
     "name", ["correct_new_column", "correct_new_table", "comment_formatting_edit"]
 )
 def test_correct_histories_leave_no_trace(scratch_database_url: URL, name: str) -> None:
-    check_no_trace(fixture_history(name), scratch_database_url)
+    check_no_trace(named_history(name), scratch_database_url)
 
 
 @pytest.mark.parametrize(

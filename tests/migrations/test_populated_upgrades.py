@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import URL
 
+from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.populate import check_populated, check_populated_step
@@ -45,7 +46,7 @@ def test_correct_histories_keep_generated_rows(
     postgres_server: PostgresServer, scratch_database_url: URL, name: str
 ) -> None:
     check_populated(
-        fixture_history(name),
+        named_history(name),
         postgres_server,
         max_examples=SELF_TEST_EXAMPLES,
         scratch=scratch_database_url,

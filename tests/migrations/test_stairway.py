@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
+from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.stairway import check_stairway, check_stairway_step
@@ -26,7 +27,7 @@ def test_project_stairway(
     "name", ["correct_new_column", "correct_new_table", "comment_formatting_edit"]
 )
 def test_correct_histories_climb_the_stairway(scratch_database_url: URL, name: str) -> None:
-    check_stairway(fixture_history(name), scratch_database_url)
+    check_stairway(named_history(name), scratch_database_url)
 
 
 def test_enum_left_behind_breaks_the_second_upgrade(scratch_database_url: URL) -> None:

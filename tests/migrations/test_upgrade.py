@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
+from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.steps import BASE
@@ -38,4 +39,4 @@ def test_correct_and_empty_safe_histories_upgrade(
     postgres_server: PostgresServer, scratch_database_url: URL, name: str
 ) -> None:
     """`not_null_no_default` passes here on purpose: only the populated check catches it."""
-    check_upgrade(fixture_history(name), postgres_server, scratch_database_url)
+    check_upgrade(named_history(name), postgres_server, scratch_database_url)
