@@ -210,10 +210,15 @@ def _integer_limit(column_type: object) -> int:
 
 def _integer_strategy(kind: Any, bounds: Bounds) -> st.SearchStrategy[Any]:
     limit = _integer_limit(kind)
-    low = -limit - 1 if bounds.minimum is None else math.floor(bounds.minimum)
-    high = limit if bounds.maximum is None else math.ceil(bounds.maximum)
-    low += 1 if bounds.exclude_minimum and low == bounds.minimum else 0
-    high -= 1 if bounds.exclude_maximum and high == bounds.maximum else 0
+    low, high = -limit - 1, limit
+    if bounds.minimum is not None:
+        low = (
+            math.floor(bounds.minimum) + 1 if bounds.exclude_minimum else math.ceil(bounds.minimum)
+        )
+    if bounds.maximum is not None:
+        high = (
+            math.ceil(bounds.maximum) - 1 if bounds.exclude_maximum else math.floor(bounds.maximum)
+        )
     return st.integers(max(low, -limit - 1), min(high, limit))
 
 
