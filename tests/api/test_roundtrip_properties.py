@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from app.items import MAX_PAGE_SIZE
 from tests.api.helpers import seed, send_text, table_rows
 from tests.support.api import rolled_back
-from tests.support.strategies import json_text, valid_items, valid_updates
+from tests.support.strategies import json_text, valid_items, valid_quantities, valid_updates
 
 MAX_ROWS = 40
 
@@ -106,3 +106,18 @@ def test_pages_partition_the_table_in_id_order(
             assert len(page_ids) == len(ids[skip : skip + limit]), f"skip={skip}"
             seen += page_ids
         assert seen == sorted(ids), "pages overlap, skip items, or are out of id order"
+
+
+@given(quantity=valid_quantities)
+@example(quantity=2**31 - 1)
+def test_an_integral_json_number_is_a_valid_quantity(
+    client: TestClient, api_engine: Engine, app: FastAPI, quantity: int
+) -> None:
+    """JSON Schema's `integer` includes 3.0, and so does the API (schemathesis found it did not)."""
+    body = f'{{"name": "mug", "price": 1.5, "quantity": {quantity}.0}}'
+    with rolled_back(api_engine, app):
+        created = send_text(client, "POST", "/items", body)
+        assert created.status_code == status.HTTP_201_CREATED, created.text
+        assert created.json()["quantity"] == quantity
+        assert isinstance(created.json()["quantity"], int)
+        assert client.get(created.headers["Location"]).json()["quantity"] == quantity
