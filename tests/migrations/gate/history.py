@@ -32,7 +32,9 @@ class History:
         """How failures and test ids refer to this history."""
         if self.versions == PROJECT_VERSIONS:
             return "alembic/versions"
-        return self.versions.relative_to(PROJECT_ROOT).as_posix()
+        if self.versions.is_relative_to(PROJECT_ROOT):
+            return self.versions.relative_to(PROJECT_ROOT).as_posix()
+        return str(self.versions)
 
     def config(self, url: URL | str | None = None) -> Config:
         """An Alembic config that runs this history against `url`."""
