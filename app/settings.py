@@ -47,10 +47,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a request waits for a pooled connection before answering 503.",
     )
-    db_pool_pre_ping: bool = Field(
-        default=True,
-        description="Test each pooled connection before use (one round trip per request), so "
-        "connections that died while PostgreSQL restarted are replaced instead of failing.",
+    db_pool_ping_idle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Test a pooled connection with `SELECT 1` before reusing it when it sat idle "
+        "this long, so connections that died while PostgreSQL restarted are replaced instead of "
+        "failing a request. 0 tests it before every use (one more round trip per request).",
     )
     db_connect_timeout: int = Field(default=3, ge=1, description="Seconds to reach PostgreSQL.")
     db_statement_timeout_ms: int = Field(
