@@ -57,6 +57,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--loop", help="uvicorn --loop for both apps (default: uvloop if installed)"
     )
     parser.add_argument("--access-log", action="store_true", help="keep uvicorn's access log on")
+    parser.add_argument(
+        "--endpoints",
+        default="item,list,create",
+        help="API endpoints to measure (item,list,create)",
+    )
+    parser.add_argument("--rounds", type=int, help="API rounds (default 3 quick, 5 full)")
     parser.add_argument("--rows-10m", action="store_true", help="also migrate 10M rows")
     parser.add_argument("--gate-sizes", default=None, help="chain lengths, e.g. 25,50,100")
     return parser.parse_args(argv)
@@ -96,7 +102,13 @@ def main(argv: list[str] | None = None) -> None:
                 if arguments.baseline:
                     tree = stack.enter_context(checkout(arguments.baseline))
                     variants[f"baseline {arguments.baseline}"] = {"SOURCE": str(tree)}
-                config = ApiConfig(**{**config.__dict__, "variants": variants})
+                overrides: dict[str, object] = {
+                    "variants": variants,
+                    "endpoints": tuple(arguments.endpoints.split(",")),
+                }
+                if arguments.rounds:
+                    overrides["rounds"] = arguments.rounds
+                config = ApiConfig(**{**config.__dict__, **overrides})
                 fastest = fastest_settings()
                 settings = ServerSettings(
                     http=arguments.http or fastest.http,

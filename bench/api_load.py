@@ -37,11 +37,11 @@ class Endpoint:
     writes: bool = False
 
 
-ENDPOINTS = (
-    Endpoint("GET /items/{id}", Request("GET", f"/items/{ITEM_ID}"), 0.18),
-    Endpoint("GET /items?limit=15", Request("GET", "/items?limit=15"), 0.14),
-    Endpoint("POST /items", Request("POST", "/items", CREATE_BODY), None, writes=True),
-)
+ENDPOINTS = {
+    "item": Endpoint("GET /items/{id}", Request("GET", f"/items/{ITEM_ID}"), 0.18),
+    "list": Endpoint("GET /items?limit=15", Request("GET", "/items?limit=15"), 0.14),
+    "create": Endpoint("POST /items", Request("POST", "/items", CREATE_BODY), None, writes=True),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class ApiConfig:
     sweep: Sequence[int] = (4, 8, 16, 32, 64, 128, 256)
     sweep_seconds: float = 4.0
     variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    endpoints: Sequence[str] = ("item", "list", "create")
 
 
 def _database_env(url: URL, driver: str | None) -> dict[str, str]:
@@ -99,15 +100,16 @@ def _throughput(
     out: Callable[[str], None],
 ) -> None:
     labels = list(servers)
+    endpoints = [ENDPOINTS[name] for name in config.endpoints]
     results: dict[tuple[str, int, str], list[LoadResult]] = {}
-    for endpoint in ENDPOINTS:  # warm-up: import paths, pools, plans
+    for endpoint in endpoints:  # warm-up: import paths, pools, plans
         for label in labels:
             loadgen.run(servers[label], endpoint.request, 4, 1, inspect=False)
     _forget_created_rows(url, config.rows)
     for round_number in range(config.rounds):
         order = labels[round_number % len(labels) :] + labels[: round_number % len(labels)]
         for connections in config.connections:
-            for endpoint in ENDPOINTS:
+            for endpoint in endpoints:
                 for label in order:
                     result = loadgen.run(
                         servers[label], endpoint.request, connections, config.seconds, inspect=False
@@ -119,7 +121,7 @@ def _throughput(
     out("")
     out("| endpoint | conns | server | median req/s | share of bare (median) | rounds | target |")
     out("| --- | --- | --- | --- | --- | --- | --- |")
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints:
         for connections in config.connections:
             bare = results[(endpoint.label, connections, BARE)]
             for label in labels:
@@ -155,7 +157,7 @@ def _sweep(
         "timeouts | socket errors | all answered |"
     )
     out("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for endpoint in ENDPOINTS[:2]:
+    for endpoint in (ENDPOINTS["item"], ENDPOINTS["list"]):
         for connections in config.sweep:
             run = loadgen.run(
                 base_url, endpoint.request, connections, config.sweep_seconds, inspect=True
