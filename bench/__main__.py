@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             out("")
         if "migrations" in chosen:
             sizes = [10_000, 1_000_000] + ([10_000_000] if arguments.rows_10m else [])
-            run_migration_benchmark(server, sizes, 1 if arguments.quick else 3, out)
+            run_migration_benchmark(server, sizes, 1 if arguments.quick else 7, out)
             out("")
         if "gate" in chosen:
             default_sizes = "3" if arguments.quick else "25,50,100"
