@@ -184,8 +184,8 @@ def run_migration_benchmark(
             ]
     out("")
     out(
-        "| rows | DDL (transactional) ms, median (min) | AccessExclusive held ms | VALIDATE ms | whole upgrade "
-        "ms | table rewritten | strongest lock in DDL txn | locks seen by watcher |"
+        "| rows | DDL (transactional) ms, median (min) | AccessExclusive held ms | VALIDATE ms "
+        "| whole upgrade ms | table rewritten | strongest lock in DDL txn | locks seen by watcher |"
     )
     out("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for rows, runs in results.items():
