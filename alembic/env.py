@@ -9,7 +9,11 @@ What it guarantees, online and offline alike:
 - each revision runs in its own transaction (so `autocommit_block()` works and a failing
   revision leaves the one before it intact);
 - online, a session-level advisory lock serialises concurrent upgraders: a second
-  `alembic upgrade head` waits, then finds nothing to do;
+  `alembic upgrade head` waits, then finds nothing to do. It waits by polling
+  `pg_try_advisory_lock` between commits, never inside a blocking `pg_advisory_lock()` call: a
+  blocked statement holds a snapshot, `CREATE INDEX CONCURRENTLY` in the first upgrader waits
+  for every older snapshot to end, and the two deadlock (the migration gate caught exactly
+  this). While it waits, its `application_name` says so in `pg_stat_activity`;
 - autogenerate compares column types and server defaults, not only tables and columns.
 
 Timeouts can be changed with `-x lock_timeout=2s -x statement_timeout=5min` or the
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from logging.config import fileConfig
 from typing import Any
 
@@ -37,6 +42,8 @@ target_metadata = Base.metadata
 
 # Any bigint works, as long as every upgrader of the database uses the same one.
 ADVISORY_LOCK_KEY = 0x17E3_5A1E_0001
+WAITING_APPLICATION_NAME = "alembic: waiting for the migration lock"
+LOCK_POLL_SECONDS = 0.2
 DEFAULT_LOCK_TIMEOUT = "5s"
 DEFAULT_STATEMENT_TIMEOUT = "5min"
 _DURATION = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
@@ -96,6 +103,37 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _wait_for_advisory_lock(connection: Connection) -> None:
+    """Take the session-level migration lock, waiting as long as another upgrader holds it.
+
+    Each try is a short statement followed by a commit, so between tries this session holds no
+    snapshot and no transaction that a concurrent index build of the lock holder would wait on.
+    """
+    key = {"key": ADVISORY_LOCK_KEY}
+    try_lock = text("SELECT pg_try_advisory_lock(:key)")
+    acquired = bool(connection.execute(try_lock, key).scalar())
+    connection.commit()
+    if acquired:
+        return
+    application_name = connection.execute(text("SHOW application_name")).scalar()
+    connection.execute(
+        text("SELECT set_config('application_name', :name, false)"),
+        {"name": WAITING_APPLICATION_NAME},
+    )
+    connection.commit()
+    try:
+        while not acquired:
+            time.sleep(LOCK_POLL_SECONDS)
+            acquired = bool(connection.execute(try_lock, key).scalar())
+            connection.commit()
+    finally:
+        connection.execute(
+            text("SELECT set_config('application_name', :name, false)"),
+            {"name": application_name or ""},
+        )
+        connection.commit()
+
+
 def _run_locked(connection: Connection) -> None:
     """Take the advisory lock, set the timeouts, migrate, and release the lock."""
     if connection.in_transaction():
@@ -103,8 +141,7 @@ def _run_locked(connection: Connection) -> None:
             "env.py needs a connection outside any transaction: each revision runs in its "
             "own transaction, which an outer one would swallow (and autocommit_block() break)"
         )
-    # Wait for any other upgrader first (no lock_timeout yet: it would cut this wait short).
-    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    _wait_for_advisory_lock(connection)
     try:
         for statement in timeout_statements():
             connection.execute(text(statement))

@@ -8,9 +8,10 @@ half-apply. `env.py` takes a session-level advisory lock (`pg_advisory_lock`) be
 
 Here the upgraders are real processes (`python -m alembic upgrade head`, `DATABASE_URL` in
 their environment, the project root as working directory), as in a deploy. While they run, the
-gate polls `pg_locks` and records every moment a backend of the database waits for an advisory
-lock, and what the other backends are doing at that moment: that is the proof the second
-process waited rather than raced. Each process logs `Running upgrade a -> b` for what it
+gate polls `pg_stat_activity` and `pg_locks` and records every moment a backend of the database
+waits for the advisory lock (blocked on it, or polling for it under env.py's "waiting"
+`application_name`), and what the other backends are doing at that moment: that is the proof
+the second process waited rather than raced. Each process logs `Running upgrade a -> b` for what it
 applied; across all of them, every revision must appear exactly once.
 """
 
@@ -38,7 +39,10 @@ from tests.support.migrations import ALEMBIC_INI, PROJECT_ROOT
 CHECK = "racing-upgraders"
 _APPLIED = re.compile(r"Running upgrade (\S*) -> ([^,\s]+)")
 _ACTIVITY = """
-SELECT a.pid, l.pid IS NOT NULL AS waits_for_advisory, coalesce(a.query, '')
+SELECT a.pid,
+       l.pid IS NOT NULL
+       OR a.application_name = 'alembic: waiting for the migration lock' AS waits_for_advisory,
+       coalesce(a.query, '')
 FROM pg_stat_activity a
 LEFT JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND NOT l.granted
 WHERE a.datname = :database AND a.pid <> pg_backend_pid()
