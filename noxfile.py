@@ -67,6 +67,13 @@ def sql(session: nox.Session) -> None:
     session.run("python", "-m", "tests.migrations.gate.render", *arguments)
 
 
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks, as side-by-side ratios (`nox -s bench -- --quick` for a short smoke run)."""
+    install(session, "bench")
+    session.run("python", "-m", "bench", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
