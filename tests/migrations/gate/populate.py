@@ -308,21 +308,29 @@ NO_SHRINKING = tuple(
 busy machine), while the report already names the revision, the error and the rows."""
 
 
+def step_examples(profile_examples: int) -> int:
+    """Examples for one revision step: a quarter of the profile's, never fewer than 10."""
+    return max(10, profile_examples // 4)
+
+
 def check_populated_step(
     database: WorkingDatabase, step: Step, *, max_examples: int | None = None, shrink: bool = False
 ) -> StepRunner:
     """Run hypothesis examples for `step` on `database` (kept at `step.before`).
 
-    The number of examples comes from the hypothesis profile (dev 40, ci 150) unless
-    `max_examples` lowers it; `shrink=True` minimises a failing example, at a price.
+    Every example is a migration round trip, so a step gets a quarter of the profile's examples
+    (dev 10, ci 37), each carrying up to 12 rows a table: the gate's cost grows with the number
+    of revisions, and it is the examples, not the rows, that cost. `max_examples` overrides
+    this; `shrink=True` minimises a failing example, at a price.
     """
     runner = StepRunner(database, step)
     if not any(not spec.skipped_because for spec in runner.schema.tables):
         runner.run({})
         return runner
     options: dict[str, Any] = {} if shrink else {"phases": NO_SHRINKING}
-    if max_examples is not None:
-        options["max_examples"] = max_examples
+    options["max_examples"] = (
+        max_examples if max_examples is not None else step_examples(settings().max_examples)
+    )
 
     @settings(**options)
     @given(plan=rows_strategy(runner.schema))

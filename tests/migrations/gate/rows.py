@@ -343,8 +343,12 @@ RowsPlan = Mapping[str, Sequence[GeneratedRow]]
 """Rows to insert, by table name."""
 
 
-def rows_strategy(schema: SchemaSpec, *, max_rows: int = 6) -> st.SearchStrategy[RowsPlan]:
-    """Hypothesis strategy: for every table, a list of rows valid for its columns."""
+def rows_strategy(schema: SchemaSpec, *, max_rows: int = 12) -> st.SearchStrategy[RowsPlan]:
+    """Hypothesis strategy: for every table, a list of rows valid for its columns.
+
+    Up to 12 rows a table: inserting rows costs little next to the migration each example
+    runs, so wide examples buy variety cheaply (see `check_populated_step`).
+    """
     per_table: dict[str, st.SearchStrategy[list[GeneratedRow]]] = {}
     for spec in schema.tables:
         if spec.skipped_because:
