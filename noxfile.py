@@ -90,6 +90,14 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def alembic(session: nox.Session) -> None:
+    """Run an Alembic command on DATABASE_URL, else the embedded server (`-- current`)."""
+    # ruff formats new revision files (alembic.ini's post-write hooks).
+    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("python", "-m", "app.alembic_cli", *(session.posargs or ["current"]))
+
+
+@nox.session(default=False)
 def serve(session: nox.Session) -> None:
     """Migrate to head and serve on 127.0.0.1:8000 (embedded PostgreSQL if no DATABASE_URL)."""
     session.install(*RUNTIME)

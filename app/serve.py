@@ -71,7 +71,7 @@ def upgrade_to_head(database_url: str) -> None:
 def serve(host: str, port: int) -> None:
     """Migrate, then run uvicorn until interrupted."""
     configured = get_settings().database_url
-    with _database(configured) as database_url:
+    with database(configured) as database_url:
         os.environ["DATABASE_URL"] = database_url
         get_settings.cache_clear()
         upgrade_to_head(database_url)
@@ -81,7 +81,8 @@ def serve(host: str, port: int) -> None:
 
 
 @contextmanager
-def _database(configured: str | None) -> Iterator[str]:
+def database(configured: str | None) -> Iterator[str]:
+    """`configured` when given; else the embedded server, running for the `with` block."""
     if configured is not None:
         yield configured
         return
