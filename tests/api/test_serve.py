@@ -87,3 +87,30 @@ def test_serve_uses_database_url_and_migrates_it(
             assert response.status_code == status.HTTP_201_CREATED
             assert response.json()["quantity"] == 0
     assert not embedded_data.exists(), "a DATABASE_URL was given, yet an embedded server started"
+
+
+def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServer) -> None:
+    with postgres_server.temporary_database("items_cli") as url:
+        environment = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+        command = [sys.executable, "-m", "app.alembic_cli"]
+        upgrade = subprocess.run(
+            [*command, "upgrade", "head"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert upgrade.returncode == 0, upgrade.stderr
+        current = subprocess.run(
+            [*command, "current"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert current.returncode == 0, current.stderr
+        assert "9a4f2e61c8d5 (head)" in current.stdout
