@@ -6,7 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import URL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +32,3 @@ def upgrade(url: URL | str, revision: str = "head") -> None:
 def downgrade(url: URL | str, revision: str) -> None:
     """`alembic downgrade <revision>` on `url`."""
     command.downgrade(alembic_config(url), revision)
-
-
-def script_directory(config: Config | None = None) -> ScriptDirectory:
-    """The revision history as Alembic sees it."""
-    return ScriptDirectory.from_config(config or alembic_config())

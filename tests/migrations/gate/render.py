@@ -153,11 +153,6 @@ def render_revision(history: History, revision: str, direction: Direction) -> Re
     )
 
 
-def render_history(history: History, direction: Direction) -> list[RevisionSql]:
-    """Every revision's SQL in `direction`, in upgrade order (raises on the first failure)."""
-    return [render_revision(history, s.revision, direction) for s in history.revisions()]
-
-
 def offline_render_failure(error: OfflineRenderError, history: History) -> GateFailure:
     """The readable failure for a revision that cannot be rendered offline."""
     verb = "upgrade" if error.direction == "up" else "downgrade"
