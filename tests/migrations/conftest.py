@@ -54,12 +54,18 @@ def alembic_engine(empty_engine: Engine) -> Engine:
 
 @pytest.fixture(scope="session")
 def project_templates(postgres_server: PostgresServer) -> Iterator[RevisionTemplates]:
-    """One template database per project revision, built by one base → head walk per run.
+    """Template databases of the project's history, built by one base → head walk per run.
 
     The walk is the upgrade check itself (a failure is kept, and re-raised by every check that
-    needs a revision it never reached); every per-revision check clones the template it needs.
+    needs a revision it never reached). It keeps a template at head only (each one is a
+    `CREATE DATABASE`, and the per-revision checks walk on one database of their own,
+    `test_walk.py`); a test that needs another revision gets it built on demand.
     """
-    templates = walk_upgrades(History(), postgres_server, keep_templates=True)
+    history = History()
+    head = history.script().get_current_head()
+    templates = walk_upgrades(
+        history, postgres_server, keep_templates=True, only={head} if head else set()
+    )
     yield templates
     templates.drop()
 

@@ -7,27 +7,15 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.exc import DataError
 
-from tests.migrations.gate.atomic import check_atomic_failure, commits_part_way
+from tests.migrations.gate.atomic import check_atomic_failure
 from tests.migrations.gate.catalog import snapshot_of
 from tests.migrations.gate.contention import current_version
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.lint import lint_revisions
-from tests.migrations.gate.render import render_revision
 from tests.migrations.gate.upgrade import RevisionTemplates
 
 Templates = Callable[[History], RevisionTemplates]
-
-
-def test_every_project_revision_fails_cleanly(project_templates: RevisionTemplates) -> None:
-    """Made to fail after all its statements: atomic, or (autocommit_block) safe to rerun."""
-    history = History()
-    outcomes = check_atomic_failure(history, project_templates)
-    assert [o.step.revision for o in outcomes] == [s.revision for s in history.revisions()]
-    for outcome in outcomes:
-        assert outcome.error == "LockNotAvailable: canceling statement due to lock timeout"
-        part_way = commits_part_way(render_revision(history, outcome.step.revision, "up"))
-        assert (outcome.rolled_back, outcome.rerun) == (not part_way, part_way)
 
 
 def test_revision_failing_halfway_leaves_the_previous_schema(templates: Templates) -> None:

@@ -20,7 +20,7 @@ from tests.migrations.gate.lock_wait import check_lock_timeouts
 from tests.migrations.gate.steps import steps
 from tests.migrations.gate.upgrade import RevisionTemplates
 
-GENEROUS = 10.0  # seconds; lock_timeout is 300ms, so this only fails when nothing timed out
+GENEROUS = 10.0  # seconds; lock_timeout is 50ms, so this only fails when nothing timed out
 
 
 QUANTITY_REVISION = "9a4f2e61c8d5"
@@ -49,12 +49,6 @@ def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(
         assert snapshot_of(url).diff(before, before="before", after="after") == []
 
 
-def test_check_passes_on_the_project(project_templates: RevisionTemplates) -> None:
-    outcomes = check_lock_timeouts(History(), project_templates)
-    assert any(outcome.gave_up for outcome in outcomes)
-    assert all(outcome.elapsed < GENEROUS for outcome in outcomes)
-
-
 def test_check_passes_on_correct_changes(
     history_templates: Callable[[History], RevisionTemplates],
 ) -> None:
@@ -73,12 +67,12 @@ def test_a_revision_that_disables_lock_timeout_queues_and_fails(
 ) -> None:
     history = fixture_history("timeouts_disabled")
     with pytest.raises(GateFailure) as raised:
-        check_lock_timeouts(history, history_templates(history), patience=3.0)
+        check_lock_timeouts(history, history_templates(history), patience=1.0)
     text = str(raised.value)
     assert text.startswith(
         "[lock-timeout] upgrading to td02_no_lock_timeout queued behind another session "
-        "holding ACCESS SHARE on things for 3s, until the gate ended that session: "
-        "lock_timeout=300ms never fired"
+        "holding ACCESS SHARE on things for 1s, until the gate ended that session: "
+        "lock_timeout=50ms never fired"
     )
     assert "  revision: td02_no_lock_timeout\n" in text
     assert "no revision may RESET it or set it to 0" in text

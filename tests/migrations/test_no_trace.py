@@ -8,20 +8,10 @@ from sqlalchemy import URL
 from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.no_trace import check_no_trace, check_no_trace_step
-from tests.migrations.gate.steps import Step, steps
-from tests.migrations.gate.upgrade import RevisionTemplates
+from tests.migrations.gate.no_trace import check_no_trace
+from tests.migrations.gate.steps import steps
 
 PROJECT_STEPS = steps(History())
-
-
-@pytest.mark.parametrize("step", PROJECT_STEPS, ids=lambda step: step.revision)
-def test_project_downgrade_leaves_no_trace(
-    project_templates: RevisionTemplates, project_history: History, step: Step
-) -> None:
-    """Revision 9a4f2e61c8d5 validates its CHECK in autocommit_block(): exercised for real."""
-    with project_templates.database_at(step.before, "gate_no_trace") as url:
-        check_no_trace_step(project_history, url, step)
 
 
 @pytest.mark.parametrize(

@@ -8,24 +8,15 @@ from sqlalchemy import URL
 from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.stairway import check_stairway, check_stairway_step
-from tests.migrations.gate.steps import Step, steps
-from tests.migrations.gate.upgrade import RevisionTemplates
+from tests.migrations.gate.stairway import check_stairway
+from tests.migrations.gate.steps import steps
 
 PROJECT_STEPS = steps(History())
 
 
-@pytest.mark.parametrize("step", PROJECT_STEPS, ids=lambda step: step.revision)
-def test_project_stairway(
-    project_templates: RevisionTemplates, project_history: History, step: Step
-) -> None:
-    with project_templates.database_at(step.before, "gate_stairway") as url:
-        check_stairway_step(project_history, url, step)
-
-
 @pytest.mark.parametrize(
     # Not comment_formatting_edit: its revisions are AST-identical to the project's (edited.py
-    # proves it), which this module already checks revision by revision.
+    # proves it), which test_walk.py already walks revision by revision.
     "name",
     ["correct_new_column", "correct_new_table"],
 )

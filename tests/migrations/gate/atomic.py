@@ -5,7 +5,7 @@ Deploys fail half-way: a lock timeout, a statement timeout, a killed pod. With
 so a failure rolls all of it back and the previous revision's schema is intact. This check
 makes every revision fail at the last possible moment, after all of its own statements ran:
 another session holds EXCLUSIVE on `alembic_version` (readers pass, the version UPDATE cannot),
-and the upgrade runs with `-x lock_timeout=300ms`. Then the catalog and `alembic_version` must
+and the upgrade runs with `-x lock_timeout=50ms`. Then the catalog and `alembic_version` must
 equal what they were before.
 
 A revision that uses `autocommit_block()` commits part of its work early, so it cannot be
@@ -17,7 +17,7 @@ way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,10 +33,10 @@ from tests.migrations.gate.steps import BASE, Step, database_error_lines, steps
 from tests.migrations.gate.upgrade import RevisionTemplates
 
 CHECK = "atomic-failure"
-LOCK_TIMEOUT = "300ms"
+LOCK_TIMEOUT = "50ms"
 # What Alembic itself creates, so the version table exists (and can be locked) before base.
 _VERSION_TABLE_DDL = (
-    f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+    f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
     f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
 )
 
@@ -49,6 +49,17 @@ class FailureOutcome:
     error: str
     rolled_back: bool
     rerun: bool
+    rerun_schema: CatalogSnapshot | None = None
+    """After a rerun: the catalog it produced (compare with a clean upgrade's)."""
+
+
+RERUN_HOW_TO_FIX = (
+    "work inside autocommit_block() is committed even when the revision fails later, and "
+    "alembic_version still names the previous revision, so the next deploy runs the whole "
+    "upgrade() again: make every statement safe to rerun (add_column(if_not_exists=True), "
+    "create_index(if_not_exists=True) after drop_index(if_exists=True) for CONCURRENTLY, "
+    "drop_constraint(if_exists=True) before re-adding a NOT VALID constraint)"
+)
 
 
 def commits_part_way(sql: RevisionSql) -> bool:
@@ -56,14 +67,14 @@ def commits_part_way(sql: RevisionSql) -> bool:
     return sql.statements.count("COMMIT;") > 1
 
 
-def _prepare(url: URL, step: Step) -> None:
+def _prepare(url: URL, step: Step, only: Collection[str] | None) -> None:
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
             if step.before == BASE:
                 connection.execute(text(_VERSION_TABLE_DDL))
                 connection.commit()
-            fill_tables(connection)
+            fill_tables(connection, only=only)
     finally:
         engine.dispose()
 
@@ -71,16 +82,27 @@ def _prepare(url: URL, step: Step) -> None:
 Reference = Callable[[], CatalogSnapshot | None]
 
 
-def fail_step(history: History, url: URL, step: Step, reference: Reference) -> FailureOutcome:
+def fail_step(
+    history: History,
+    url: URL,
+    step: Step,
+    reference: Reference,
+    *,
+    only: Collection[str] | None = None,
+    before: CatalogSnapshot | None = None,
+    patience: float = 20.0,
+) -> FailureOutcome:
     """On `url` (at `step.before`), make `step` fail after its own statements; judge the state.
 
     `reference()` gives the schema a clean upgrade to `step.revision` produces (None if none
-    does); it is asked only when the failure left changes behind.
+    does); it is asked only when the failure left changes behind. Rows go into `only` those
+    tables (None: all). `before`: the catalog at `step.before`, when the caller has it.
+    `patience`: how long the upgrade may wait on the lock before the gate ends the holder.
     """
-    _prepare(url, step)
-    before = snapshot_of(url)
+    _prepare(url, step, only)
+    before = snapshot_of(url) if before is None else before
     version = current_version(url)
-    with held_locks(url, [VERSION_TABLE], "EXCLUSIVE", patience=20.0) as held:
+    with held_locks(url, [VERSION_TABLE], "EXCLUSIVE", patience=patience) as held:
         result = upgrade_with(history, url, step.revision, lock_timeout=LOCK_TIMEOUT)
     if result.error is None or held.ended_by_watchdog.is_set():
         raise GateFailure(
@@ -115,8 +137,13 @@ def fail_step(history: History, url: URL, step: Step, reference: Reference) -> F
                 "transaction_per_migration): do not COMMIT in op.execute()"
             ),
         )
-    _rerun(history, url, step, error=error, left_behind=difference, reference=reference)
-    return FailureOutcome(step=step, error=error, rolled_back=False, rerun=True)
+    rerun_schema = _rerun(history, url, step, error=error, left_behind=difference)
+    clean = reference()
+    if clean is not None:
+        require_clean_rerun(step, clean, rerun_schema)
+    return FailureOutcome(
+        step=step, error=error, rolled_back=False, rerun=True, rerun_schema=rerun_schema
+    )
 
 
 def _rerun(
@@ -126,16 +153,8 @@ def _rerun(
     *,
     error: str,
     left_behind: list[str],
-    reference: Reference,
-) -> None:
-    """After a part-way failure of an autocommit revision, the rerun must reach the clean schema."""
-    how_to_fix = (
-        "work inside autocommit_block() is committed even when the revision fails later, and "
-        "alembic_version still names the previous revision, so the next deploy runs the whole "
-        "upgrade() again: make every statement safe to rerun (add_column(if_not_exists=True), "
-        "create_index(if_not_exists=True) after drop_index(if_exists=True) for CONCURRENTLY, "
-        "drop_constraint(if_exists=True) before re-adding a NOT VALID constraint)"
-    )
+) -> CatalogSnapshot:
+    """After a part-way failure of an autocommit revision, the rerun must succeed; its schema."""
     rerun = upgrade_with(history, url, step.revision)
     if rerun.error is not None:
         raise GateFailure(
@@ -152,13 +171,15 @@ def _rerun(
                 "rerun failure:",
                 *database_error_lines(rerun.error),
             ],
-            how_to_fix=how_to_fix,
+            how_to_fix=RERUN_HOW_TO_FIX,
         )
-    clean = reference()
-    if clean is None:
-        return
+    return snapshot_of(url)
+
+
+def require_clean_rerun(step: Step, clean: CatalogSnapshot, rerun: CatalogSnapshot) -> None:
+    """Fail unless the schema a failed-and-rerun upgrade left is the clean upgrade's `clean`."""
     difference = clean.diff(
-        snapshot_of(url),
+        rerun,
         before=f"schema after a clean upgrade to {step.revision}",
         after="schema after a failed upgrade and a rerun",
     )
@@ -171,7 +192,7 @@ def _rerun(
             ),
             revision=step.revision,
             details=difference,
-            how_to_fix=how_to_fix,
+            how_to_fix=RERUN_HOW_TO_FIX,
         )
 
 

@@ -3,7 +3,7 @@
 - `held_locks`: another session that holds table locks in an open transaction, as a long
   report query or an idle-in-transaction client would, with a watchdog that ends it after
   `patience` seconds so a migration that queues instead of giving up cannot hang the suite;
-- `upgrade_with`: `alembic upgrade` with `-x` options (`lock_timeout=300ms`), timed;
+- `upgrade_with`: `alembic upgrade` with `-x` options (`lock_timeout=50ms`), timed;
 - `is_lock_timeout`: whether an error is PostgreSQL's "canceling statement due to lock timeout";
 - `current_version`: what `alembic_version` says.
 """
@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
-from alembic import command
 from sqlalchemy import URL, create_engine, pool, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -110,7 +109,7 @@ def upgrade_with(history: History, url: URL, revision: str, **x: str) -> TimedUp
     config.cmd_opts = argparse.Namespace(x=[f"{key}={value}" for key, value in x.items()])
     started = time.monotonic()
     try:
-        command.upgrade(config, revision)
+        history.run(config, "upgrade", revision)
     except Exception as error:
         return TimedUpgrade(error=error, elapsed=time.monotonic() - started)
     return TimedUpgrade(error=None, elapsed=time.monotonic() - started)

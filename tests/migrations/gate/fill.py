@@ -12,7 +12,7 @@ failing the caller: relfilenode and lock behaviour do not depend on the rows' co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
@@ -86,11 +86,17 @@ def _value(connection: Connection, column: _Column) -> str | None:
     return f"CAST({expression} AS {column.type_})"
 
 
-def fill_tables(connection: Connection, rows: int = 50) -> FillReport:
-    """Insert `rows` rows into every table of `public` (except Alembic's), committing each."""
+def fill_tables(
+    connection: Connection, rows: int = 50, *, only: Collection[str] | None = None
+) -> FillReport:
+    """Insert `rows` rows into every table of `public` (except Alembic's), committing each.
+
+    `only` limits the filling to those tables (the ones a revision step can touch).
+    """
     tables: dict[str, list[_Column]] = {}
     for row in connection.execute(text(_COLUMNS), {"version_table": VERSION_TABLE}):
-        tables.setdefault(row[0], []).append(_Column(*row[1:]))
+        if only is None or row[0] in only:
+            tables.setdefault(row[0], []).append(_Column(*row[1:]))
     connection.commit()
     report = FillReport()
     for table in _dependency_order(tables):
@@ -102,7 +108,7 @@ def fill_tables(connection: Connection, rows: int = 50) -> FillReport:
 
 def _fill_with_samples(connection: Connection, report: FillReport) -> None:
     """Second chance for the skipped tables: `rows.py`'s CHECK-aware sample rows."""
-    schema = reflect_schema(connection)
+    schema = reflect_schema(connection, only=sorted(report.skipped))
     plan = {name: rows for name, rows in sample_rows(schema).items() if name in report.skipped}
     counts = insert_rows(connection, schema, plan)
     connection.commit()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import URL
 
 from tests.support.migrations import PROJECT_ROOT, alembic_config
@@ -43,20 +47,67 @@ class History:
         return config
 
     def script(self) -> ScriptDirectory:
-        """The revision graph."""
-        return ScriptDirectory.from_config(self.config())
+        """The revision graph, loaded once for as long as the folder's files stay the same."""
+        return _loaded_script(self.versions, _fingerprint(self.versions.glob("*.py")))
 
     def revisions(self) -> list[Script]:
         """Every revision from base to head, in upgrade order (a branch yields all heads)."""
         return list(reversed(list(self.script().walk_revisions("base", "heads"))))
 
+    def run(
+        self, config: Config, command: Literal["upgrade", "downgrade"], target: str, **options: Any
+    ) -> None:
+        """`alembic upgrade|downgrade <target>` with `config`, on this history's loaded graph.
+
+        What `alembic.command.upgrade`/`downgrade` do, minus building a new `ScriptDirectory`:
+        that reads every revision file again, and where PYTHONDONTWRITEBYTECODE is set (our CI
+        machines set it) compiles each one again, so a gate that runs a few commands per
+        revision grew with the square of the history's length. `options`: `sql=True`.
+        """
+        script = self.script()
+        sql = bool(options.get("sql", False))
+        starting: str | None = None
+        if ":" in target:
+            if not sql:
+                raise CommandError("Range revision not allowed")
+            starting, target = target.split(":", 1)
+
+        def steps_to(revision: Any, _: Any) -> Any:
+            if command == "upgrade":
+                return script._upgrade_revs(target, revision)
+            return script._downgrade_revs(target, revision)
+
+        with EnvironmentContext(
+            config, script, fn=steps_to, as_sql=sql, starting_rev=starting, destination_rev=target
+        ):
+            script.run_env()
+
     def upgrade(self, url: URL | str, revision: str = "head") -> None:
         """`alembic upgrade <revision>`."""
-        command.upgrade(self.config(url), revision)
+        self.run(self.config(url), "upgrade", revision)
 
     def downgrade(self, url: URL | str, revision: str) -> None:
         """`alembic downgrade <revision>`."""
-        command.downgrade(self.config(url), revision)
+        self.run(self.config(url), "downgrade", revision)
+
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def _fingerprint(files: Iterable[Path]) -> Fingerprint:
+    """Names, modification times and sizes: a changed revision file means a new graph."""
+    return tuple(
+        sorted(
+            (path.name, stat.st_mtime_ns, stat.st_size) for path in files for stat in [path.stat()]
+        )
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded_script(versions: Path, _: Fingerprint) -> ScriptDirectory:
+    script = ScriptDirectory.from_config(History(versions=versions).config())
+    script.revision_map.get_revision("heads")  # load every file now, not in a caller's thread
+    return script
 
 
 def fixture_history(name: str) -> History:

@@ -7,7 +7,7 @@ drains, and the deploy can be retried.
 
 For every revision that has tables before it, another session opens a transaction holding
 ACCESS SHARE on all of them (what any SELECT holds), and the revision is upgraded with
-`-x lock_timeout=300ms`. Acceptable outcomes:
+`-x lock_timeout=50ms`. Acceptable outcomes:
 - it fails with a lock-timeout error, soon, and the database is exactly as before (revision and
   catalog): it gave up cleanly;
 - it succeeds: it needed no lock that conflicts with readers (a new table, a concurrent index).
@@ -39,7 +39,7 @@ from tests.migrations.gate.steps import BASE, Step, database_error_lines, steps
 from tests.migrations.gate.upgrade import RevisionTemplates
 
 CHECK = "lock-timeout"
-LOCK_TIMEOUT = "300ms"
+LOCK_TIMEOUT = "50ms"
 BLOCKING_MODE = "ACCESS SHARE"
 HOW_TO_FIX = (
     "alembic/env.py must SET lock_timeout before any DDL (it does: 5s by default, "
@@ -66,12 +66,16 @@ def upgrade_under_lock(
     *,
     patience: float = 20.0,
     give_up_within: float = 10.0,
+    before: CatalogSnapshot | None = None,
 ) -> LockWaitOutcome:
-    """On `url` (at `step.before`), hold ACCESS SHARE on every table and upgrade one step."""
+    """On `url` (at `step.before`), hold ACCESS SHARE on every table and upgrade one step.
+
+    `before`: the catalog at `step.before`, when the caller has it.
+    """
     tables = user_tables(url)
     if not tables:
         return LockWaitOutcome(step=step, tables=(), gave_up=False, elapsed=0.0)
-    before = snapshot_of(url)
+    before = snapshot_of(url) if before is None else before
     with held_locks(url, tables, BLOCKING_MODE, patience=patience) as held:
         result = upgrade_with(history, url, step.revision, lock_timeout=LOCK_TIMEOUT)
     held_by = f"another session holding {BLOCKING_MODE} on {', '.join(tables)}"

@@ -13,7 +13,7 @@ from functools import partial
 
 from sqlalchemy import URL
 
-from tests.migrations.gate.catalog import snapshot_of
+from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History
 from tests.migrations.gate.steps import Step, run_step, steps
@@ -41,7 +41,13 @@ def check_no_trace_step(history: History, url: URL, step: Step) -> None:
             how_to_fix="fix the error first; the upgrade and stairway checks say more",
             revision=step.revision,
         )
-    after = snapshot_of(url)
+    require_no_trace(history, step, before, snapshot_of(url))
+
+
+def require_no_trace(
+    history: History, step: Step, before: CatalogSnapshot, after: CatalogSnapshot
+) -> None:
+    """Fail unless `after` (the catalog after the step's up and down) equals `before`."""
     difference = before.diff(
         after,
         before=f"schema at {step.before} (before upgrading to {step.revision})",

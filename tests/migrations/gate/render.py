@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from alembic import command
 from alembic.script import Script
 
 from tests.migrations.gate.failure import GateFailure
@@ -135,9 +134,13 @@ def render_revision(history: History, revision: str, direction: Direction) -> Re
     config = history.config(OFFLINE_URL)
     recorder = _StatementRecorder()
     config.output_buffer = recorder
-    run = command.upgrade if direction == "up" else command.downgrade
     try:
-        run(config, _range(script, direction), sql=True)
+        history.run(
+            config,
+            "upgrade" if direction == "up" else "downgrade",
+            _range(script, direction),
+            sql=True,
+        )
     except Exception as error:
         raise OfflineRenderError(script, direction, error) from error
     statements = tuple(

@@ -14,7 +14,7 @@ import decimal
 import math
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,10 +139,21 @@ class SchemaSpec:
         return next((spec for spec in self.tables if spec.name == name), None)
 
 
-def reflect_schema(connection: Connection, *, schema: str | None = None) -> SchemaSpec:
-    """Read the tables as they are in the database right now."""
+def reflect_schema(
+    connection: Connection, *, schema: str | None = None, only: Collection[str] | None = None
+) -> SchemaSpec:
+    """Read the tables as they are in the database right now (`only` those, and their parents).
+
+    Reflection costs milliseconds a table; a walk over a long history asks for the tables one
+    step can touch (`relevance.tables_in_play`), not for all of them at every step.
+    """
     metadata = MetaData()
-    metadata.reflect(connection, schema=schema)
+    wanted = None if only is None else set(only)
+    metadata.reflect(
+        connection,
+        schema=schema,
+        only=None if wanted is None else (lambda name, _: name in wanted),
+    )
     specs = []
     for table in metadata.sorted_tables:
         if table.name in EXCLUDED_TABLES:

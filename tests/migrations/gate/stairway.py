@@ -7,9 +7,10 @@ what its own downgrade left behind ("type … already exists"), fails here, nami
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 
-from sqlalchemy import URL, create_engine, func, pool, select
+from sqlalchemy import URL, Connection, create_engine, func, pool, select
 
 from tests.migrations.gate.history import History
 from tests.migrations.gate.rows import insert_rows, reflect_schema, sample_rows
@@ -18,12 +19,21 @@ from tests.migrations.gate.steps import Step, run_step, steps
 CHECK = "stairway"
 
 
-def seed_rows(url: URL) -> list[str]:
-    """Insert representative rows into every table as it is now; describe what is there."""
+TablesFor = Callable[[Connection], Collection[str]]
+"""Which tables to put rows into, asked of the database as it is at each move."""
+
+
+def seed_rows(url: URL, tables_for: TablesFor | None = None) -> list[str]:
+    """Insert representative rows into every table as it is now; describe what is there.
+
+    `tables_for` narrows "every table" to the ones it names (asked at this moment, so tables the
+    step created count after its upgrade).
+    """
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.begin() as connection:
-            schema = reflect_schema(connection)
+            only = None if tables_for is None else tables_for(connection)
+            schema = reflect_schema(connection, only=only)
             insert_rows(connection, schema, sample_rows(schema))
             counts = [
                 f"{spec.name}: {connection.scalar(select(func.count()).select_from(spec.table))}"
@@ -34,9 +44,12 @@ def seed_rows(url: URL) -> list[str]:
     return [f"rows per table: {', '.join(counts) or 'no tables'}"]
 
 
-def check_stairway_step(history: History, url: URL, step: Step) -> None:
-    """On `url` (at `step.before`): seed, up, seed, down, seed, up again. Leaves it at the step."""
-    moves = (
+Move = tuple[Callable[[], None], str, str]
+"""An Alembic command, the problem if it fails, and how to fix that."""
+
+
+def _moves(history: History, url: URL, step: Step) -> tuple[Move, Move, Move]:
+    return (
         (
             partial(history.upgrade, url, step.revision),
             f"upgrade {step.before} → {step.revision} failed on a database holding rows",
@@ -59,8 +72,13 @@ def check_stairway_step(history: History, url: URL, step: Step) -> None:
             "functions and indexes; the downgrade-leaves-no-trace check shows the exact leftover",
         ),
     )
+
+
+def _play(
+    history: History, url: URL, step: Step, moves: Sequence[Move], tables_for: TablesFor | None
+) -> None:
     for action, problem, how_to_fix in moves:
-        context = seed_rows(url)
+        context = seed_rows(url, tables_for)
         run_step(
             action,
             check=CHECK,
@@ -69,6 +87,23 @@ def check_stairway_step(history: History, url: URL, step: Step) -> None:
             revision=step.revision,
             context=context,
         )
+
+
+def check_stairway_step(
+    history: History, url: URL, step: Step, *, tables_for: TablesFor | None = None
+) -> None:
+    """On `url` (at `step.before`): seed, up, seed, down, seed, up again. Leaves it at the step.
+
+    Rows go into the tables `tables_for` names at each move (None: all of them).
+    """
+    _play(history, url, step, _moves(history, url, step), tables_for)
+
+
+def upgrade_again(
+    history: History, url: URL, step: Step, *, tables_for: TablesFor | None = None
+) -> None:
+    """The stairway's last move alone: seed, upgrade after a down (the walk did up and down)."""
+    _play(history, url, step, _moves(history, url, step)[2:], tables_for)
 
 
 def check_stairway(history: History, url: URL) -> None:

@@ -8,7 +8,7 @@ every other dynamic check then gets a database at any revision with one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -31,6 +31,8 @@ class RevisionTemplates:
     server: PostgresServer
     history: History
     templates: dict[str, str] = field(default_factory=lambda: {BASE: EMPTY_TEMPLATE})
+    reached: list[str] = field(default_factory=list)
+    """Every revision the walk upgraded to, in order (a template may be built later, on demand)."""
     failure: GateFailure | None = None
 
     def require(self) -> None:
@@ -39,8 +41,15 @@ class RevisionTemplates:
             raise self.failure
 
     def template_for(self, revision: str) -> str:
-        """The template database at `revision`."""
+        """The template database at `revision`, built now if the walk did not keep one."""
         self.require()
+        if revision not in self.templates:
+            if revision not in self.reached:
+                raise KeyError(f"{revision} is not a revision of {self.history.name}")
+            name = unique_database_name(f"gate_tpl_{revision[:12]}")
+            url = self.server.create_database(name)
+            self.templates[revision] = name
+            self.history.upgrade(url, revision)
         return self.templates[revision]
 
     @contextmanager
@@ -59,12 +68,18 @@ class RevisionTemplates:
 
 
 def walk_upgrades(
-    history: History, server: PostgresServer, *, keep_templates: bool, empty: URL | None = None
+    history: History,
+    server: PostgresServer,
+    *,
+    keep_templates: bool,
+    empty: URL | None = None,
+    only: Collection[str] | None = None,
 ) -> RevisionTemplates:
     """Upgrade an empty database revision by revision; record the first failure, if any.
 
     The walk runs on `empty` when given (an empty database the caller provides), else on a
-    new one.
+    new one. With `keep_templates`, a template is kept at every revision (`only` those: each
+    costs a `CREATE DATABASE`; `template_for` builds the others when asked).
     """
     result = RevisionTemplates(server=server, history=history)
     with ExitStack() as stack:
@@ -89,7 +104,8 @@ def walk_upgrades(
             except GateFailure as failure:
                 result.failure = failure
                 return result
-            if keep_templates:
+            result.reached.append(step.revision)
+            if keep_templates and (only is None or step.revision in only):
                 name = unique_database_name(f"gate_tpl_{step.revision[:12]}")
                 assert url.database is not None
                 server.create_database(name, template=url.database)

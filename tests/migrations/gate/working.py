@@ -10,11 +10,10 @@ object) rebuilds the database from scratch, so no example ever sees another's st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from alembic import command
 from sqlalchemy import URL, Connection, Engine, create_engine, pool, text
 
 from tests.migrations.gate.catalog import EXCLUDED_TABLES, CatalogSnapshot, take_snapshot
@@ -31,13 +30,18 @@ def current_revision(connection: Connection) -> str:
     return connection.scalar(text("SELECT max(version_num) FROM alembic_version")) or BASE
 
 
-def truncate_everything(connection: Connection) -> None:
-    """Empty every table of schema public (not alembic_version) and restart identities."""
+def truncate_everything(connection: Connection, only: Collection[str] | None = None) -> None:
+    """Empty every table of schema public (not alembic_version; `only` those) and restart
+    identities."""
     quote = connection.dialect.identifier_preparer.quote
     names = connection.scalars(
         text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
     ).all()
-    tables = [quote(name) for name in names if name not in EXCLUDED_TABLES]
+    tables = [
+        quote(name)
+        for name in names
+        if name not in EXCLUDED_TABLES and (only is None or name in only)
+    ]
     if tables:
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
@@ -77,6 +81,8 @@ class WorkingDatabase:
     """Set by a user that ended cleanly at `revision`: the next reset only truncates."""
     borrowed: bool = False
     """`name` belongs to the caller (emptied and reused, never dropped)."""
+    tables: Collection[str] | None = None
+    """The tables `reset()` empties (None: all); a walk sets the ones its step can touch."""
     _engine: Engine | None = None
 
     @property
@@ -97,7 +103,7 @@ class WorkingDatabase:
             connection.commit()
         config = self.history.config()
         config.attributes["connection"] = connection
-        getattr(command, command_name)(config, target)
+        self.history.run(config, "upgrade" if command_name == "upgrade" else "downgrade", target)
 
     def build(self) -> None:
         """(Re)create it: a clone of `template`, or an emptied database upgraded to `revision`."""
@@ -122,7 +128,7 @@ class WorkingDatabase:
             with self.engine.connect() as connection:
                 if not trusted and current_revision(connection) != self.revision:
                     self.migrate(connection, "downgrade", self.revision)
-                truncate_everything(connection)
+                truncate_everything(connection, self.tables)
                 connection.commit()
                 clean = trusted or take_snapshot(connection) == self.baseline
                 connection.commit()

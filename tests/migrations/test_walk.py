@@ -1,0 +1,120 @@
+"""Checks 3, 4, 6, 10 and 13 walked together on one database, revision by revision.
+
+The project's history is judged here (one walk, no database copies); the fixture histories
+prove that the walk, not only each check on its own, catches every kind of defect those checks
+exist for.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import URL
+
+from tests.migrations.gate.atomic import commits_part_way
+from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.render import render_revision
+from tests.migrations.gate.walk import walk_history
+from tests.support.postgres import PostgresServer
+
+SELF_TEST_EXAMPLES = 15
+
+
+@pytest.mark.slow
+def test_project_history_passes_every_step_check(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
+    history = History()
+    reports = walk_history(history, postgres_server, scratch=scratch_database_url)
+    assert [r.step.revision for r in reports] == [s.revision for s in history.revisions()]
+    for report in reports:
+        assert not report.unsupported, f"add a generator in gate/rows.py: {report.unsupported}"
+        if report.tables:  # rows were really generated, not all refused by constraints
+            assert report.rows > 0, report
+        outcome = report.failure
+        assert outcome.error == "LockNotAvailable: canceling statement due to lock timeout"
+        part_way = commits_part_way(render_revision(history, report.step.revision, "up"))
+        assert (outcome.rolled_back, outcome.rerun) == (not part_way, part_way)
+    assert any(r.lock_wait is not None and r.lock_wait.gave_up for r in reports)
+
+
+@pytest.mark.parametrize("name", ["safe_changes", "correct_new_table", "declared_data_change"])
+def test_correct_histories_pass_the_walk(
+    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+) -> None:
+    reports = walk_history(
+        fixture_history(name),
+        postgres_server,
+        scratch=scratch_database_url,
+        examples=SELF_TEST_EXAMPLES,
+    )
+    assert all(report.failure.error for report in reports)
+
+
+@pytest.mark.parametrize(
+    ("name", "defect"),
+    [
+        (
+            "not_null_no_default",
+            (
+                "populated-upgrade",
+                "b2000000beef",
+                'column "weight" of relation "widgets" contains null values',
+            ),
+        ),
+        (
+            "data_loss_truncate",
+            ("populated-upgrade", "b2000000dead", "table widgets: row {'id': 1}"),
+        ),
+        (
+            "downgrade_fails_on_rows",
+            (
+                "populated-upgrade",
+                "b2000000d0f0",
+                'column "name" of relation "widgets" contains null values',
+            ),
+        ),
+        (
+            "enum_left_behind",
+            (
+                "downgrade-leaves-no-trace",
+                "b2000000e0e0",
+                "+type widget_color AS ENUM ('red', 'green', 'blue')",
+            ),
+        ),
+        (
+            "pass_downgrade",
+            (
+                "downgrade-leaves-no-trace",
+                "b2000000fa55",
+                "+table widgets: column color character varying(20) NULL",
+            ),
+        ),
+        (
+            "non_atomic_failure",
+            ("atomic-failure", "na02_not_rerunnable", "already exists"),
+        ),
+        (
+            "timeouts_disabled",
+            ("lock-timeout", "td02_no_lock_timeout", "never fired"),
+        ),
+    ],
+)
+def test_the_walk_catches_each_kind_of_defect(
+    postgres_server: PostgresServer,
+    scratch_database_url: URL,
+    name: str,
+    defect: tuple[str, str, str],
+) -> None:
+    check, revision, expected = defect
+    with pytest.raises(GateFailure) as raised:
+        walk_history(
+            fixture_history(name),
+            postgres_server,
+            scratch=scratch_database_url,
+            examples=SELF_TEST_EXAMPLES,
+            patience=1.0,
+        )
+    failure = raised.value
+    assert (failure.check, failure.revision) == (check, revision), str(failure)
+    assert expected in str(failure)
