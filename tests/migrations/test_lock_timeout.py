@@ -20,7 +20,7 @@ from tests.migrations.gate.lock_wait import check_lock_timeouts
 from tests.migrations.gate.steps import steps
 from tests.migrations.gate.upgrade import RevisionTemplates
 
-GENEROUS = 10.0  # seconds; lock_timeout is 50ms, so this only fails when nothing timed out
+GENEROUS = 10.0  # seconds; lock_timeout is 20ms, so this only fails when nothing timed out
 
 
 QUANTITY_REVISION = "9a4f2e61c8d5"
@@ -72,7 +72,7 @@ def test_a_revision_that_disables_lock_timeout_queues_and_fails(
     assert text.startswith(
         "[lock-timeout] upgrading to td02_no_lock_timeout queued behind another session "
         "holding ACCESS SHARE on things for 1s, until the gate ended that session: "
-        "lock_timeout=50ms never fired"
+        "lock_timeout=20ms never fired"
     )
     assert "  revision: td02_no_lock_timeout\n" in text
     assert "no revision may RESET it or set it to 0" in text

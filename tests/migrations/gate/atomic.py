@@ -5,7 +5,7 @@ Deploys fail half-way: a lock timeout, a statement timeout, a killed pod. With
 so a failure rolls all of it back and the previous revision's schema is intact. This check
 makes every revision fail at the last possible moment, after all of its own statements ran:
 another session holds EXCLUSIVE on `alembic_version` (readers pass, the version UPDATE cannot),
-and the upgrade runs with `-x lock_timeout=50ms`. Then the catalog and `alembic_version` must
+and the upgrade runs with `-x lock_timeout=20ms`. Then the catalog and `alembic_version` must
 equal what they were before.
 
 A revision that uses `autocommit_block()` commits part of its work early, so it cannot be
@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy import URL, create_engine, pool, text
+from sqlalchemy import URL, text
 
 from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of
 from tests.migrations.gate.contention import current_version, held_locks, upgrade_with
@@ -29,11 +29,12 @@ from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.fill import fill_tables
 from tests.migrations.gate.history import History
 from tests.migrations.gate.render import VERSION_TABLE, RevisionSql, render_revision
+from tests.migrations.gate.sessions import connect
 from tests.migrations.gate.steps import BASE, Step, database_error_lines, steps
 from tests.migrations.gate.upgrade import RevisionTemplates
 
 CHECK = "atomic-failure"
-LOCK_TIMEOUT = "50ms"
+LOCK_TIMEOUT = "20ms"
 # What Alembic itself creates, so the version table exists (and can be locked) before base.
 _VERSION_TABLE_DDL = (
     f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
@@ -68,15 +69,11 @@ def commits_part_way(sql: RevisionSql) -> bool:
 
 
 def _prepare(url: URL, step: Step, only: Collection[str] | None) -> None:
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            if step.before == BASE:
-                connection.execute(text(_VERSION_TABLE_DDL))
-                connection.commit()
-            fill_tables(connection, only=only)
-    finally:
-        engine.dispose()
+    with connect(url) as connection:
+        if step.before == BASE:
+            connection.execute(text(_VERSION_TABLE_DDL))
+            connection.commit()
+        fill_tables(connection, only=only)
 
 
 Reference = Callable[[], CatalogSnapshot | None]

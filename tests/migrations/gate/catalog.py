@@ -17,7 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import URL, Connection, create_engine, pool, text
+from sqlalchemy import URL, Connection, text
+
+from tests.migrations.gate.sessions import connect
 
 EXCLUDED_TABLES = ("alembic_version",)
 """Alembic's bookkeeping: present after any upgrade, kept by a downgrade to base, not a model."""
@@ -321,9 +323,5 @@ def take_snapshot(
 
 def snapshot_of(url: URL, *, schema: str = "public") -> CatalogSnapshot:
     """The snapshot of the database at `url` (a short-lived connection of its own)."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            return take_snapshot(connection, schema=schema)
-    finally:
-        engine.dispose()
+    with connect(url) as connection:
+        return take_snapshot(connection, schema=schema)

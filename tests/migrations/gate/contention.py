@@ -3,7 +3,7 @@
 - `held_locks`: another session that holds table locks in an open transaction, as a long
   report query or an idle-in-transaction client would, with a watchdog that ends it after
   `patience` seconds so a migration that queues instead of giving up cannot hang the suite;
-- `upgrade_with`: `alembic upgrade` with `-x` options (`lock_timeout=50ms`), timed;
+- `upgrade_with`: `alembic upgrade` with `-x` options (`lock_timeout=20ms`), timed;
 - `is_lock_timeout`: whether an error is PostgreSQL's "canceling statement due to lock timeout";
 - `current_version`: what `alembic_version` says.
 """
@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from tests.migrations.gate.history import History
 from tests.migrations.gate.render import VERSION_TABLE
+from tests.migrations.gate.sessions import connect
 
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -37,21 +38,17 @@ class HeldLocks:
 
 def user_tables(url: URL) -> list[str]:
     """The tables of `public`, except Alembic's version table."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text(
-                    "SELECT c.relname FROM pg_class c "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
-                    "AND c.relname <> :version_table ORDER BY 1"
-                ),
-                {"version_table": VERSION_TABLE},
-            )
-            return [str(row[0]) for row in rows]
-    finally:
-        engine.dispose()
+    with connect(url) as connection:
+        rows = connection.execute(
+            text(
+                "SELECT c.relname FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+                "AND c.relname <> :version_table ORDER BY 1"
+            ),
+            {"version_table": VERSION_TABLE},
+        )
+        return [str(row[0]) for row in rows]
 
 
 @contextmanager
@@ -109,7 +106,7 @@ def upgrade_with(history: History, url: URL, revision: str, **x: str) -> TimedUp
     config.cmd_opts = argparse.Namespace(x=[f"{key}={value}" for key, value in x.items()])
     started = time.monotonic()
     try:
-        history.run(config, "upgrade", revision)
+        history.run_on(url, config, "upgrade", revision)
     except Exception as error:
         return TimedUpgrade(error=error, elapsed=time.monotonic() - started)
     return TimedUpgrade(error=None, elapsed=time.monotonic() - started)
@@ -124,15 +121,11 @@ def is_lock_timeout(error: BaseException | None) -> bool:
 
 def current_version(url: URL) -> str | None:
     """The revision `alembic_version` holds (None if the table is missing or empty)."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            exists = connection.execute(
-                text("SELECT to_regclass(:name)"), {"name": f"public.{VERSION_TABLE}"}
-            ).scalar()
-            if exists is None:
-                return None
-            version = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-            return None if version is None else str(version)
-    finally:
-        engine.dispose()
+    with connect(url) as connection:
+        exists = connection.execute(
+            text("SELECT to_regclass(:name)"), {"name": f"public.{VERSION_TABLE}"}
+        ).scalar()
+        if exists is None:
+            return None
+        version = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        return None if version is None else str(version)

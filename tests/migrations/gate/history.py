@@ -14,6 +14,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import URL
 
+from tests.migrations.gate.sessions import connect, reusing
 from tests.support.migrations import PROJECT_ROOT, alembic_config
 
 PROJECT_VERSIONS = PROJECT_ROOT / "alembic" / "versions"
@@ -82,13 +83,24 @@ class History:
         ):
             script.run_env()
 
+    def run_on(
+        self, url: URL | str, config: Config, command: Literal["upgrade", "downgrade"], target: str
+    ) -> None:
+        """`run` against `url`: on a reused connection inside a walk, else as the CLI would."""
+        if isinstance(url, URL) and reusing():
+            with connect(url) as connection:
+                config.attributes["connection"] = connection
+                self.run(config, command, target)
+            return
+        self.run(config, command, target)
+
     def upgrade(self, url: URL | str, revision: str = "head") -> None:
         """`alembic upgrade <revision>`."""
-        self.run(self.config(url), "upgrade", revision)
+        self.run_on(url, self.config(url), "upgrade", revision)
 
     def downgrade(self, url: URL | str, revision: str) -> None:
         """`alembic downgrade <revision>`."""
-        self.run(self.config(url), "downgrade", revision)
+        self.run_on(url, self.config(url), "downgrade", revision)
 
 
 Fingerprint = tuple[tuple[str, int, int], ...]

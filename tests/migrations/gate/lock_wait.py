@@ -7,7 +7,7 @@ drains, and the deploy can be retried.
 
 For every revision that has tables before it, another session opens a transaction holding
 ACCESS SHARE on all of them (what any SELECT holds), and the revision is upgraded with
-`-x lock_timeout=50ms`. Acceptable outcomes:
+`-x lock_timeout=20ms`. Acceptable outcomes:
 - it fails with a lock-timeout error, soon, and the database is exactly as before (revision and
   catalog): it gave up cleanly;
 - it succeeds: it needed no lock that conflicts with readers (a new table, a concurrent index).
@@ -39,7 +39,7 @@ from tests.migrations.gate.steps import BASE, Step, database_error_lines, steps
 from tests.migrations.gate.upgrade import RevisionTemplates
 
 CHECK = "lock-timeout"
-LOCK_TIMEOUT = "50ms"
+LOCK_TIMEOUT = "20ms"
 BLOCKING_MODE = "ACCESS SHARE"
 HOW_TO_FIX = (
     "alembic/env.py must SET lock_timeout before any DDL (it does: 5s by default, "

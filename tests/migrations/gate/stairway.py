@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
 
-from sqlalchemy import URL, Connection, create_engine, func, pool, select
+from sqlalchemy import URL, Connection, func, select
 
 from tests.migrations.gate.history import History
 from tests.migrations.gate.rows import insert_rows, reflect_schema, sample_rows
+from tests.migrations.gate.sessions import connect
 from tests.migrations.gate.steps import Step, run_step, steps
 
 CHECK = "stairway"
@@ -29,18 +30,15 @@ def seed_rows(url: URL, tables_for: TablesFor | None = None) -> list[str]:
     `tables_for` narrows "every table" to the ones it names (asked at this moment, so tables the
     step created count after its upgrade).
     """
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            only = None if tables_for is None else tables_for(connection)
-            schema = reflect_schema(connection, only=only)
-            insert_rows(connection, schema, sample_rows(schema))
-            counts = [
-                f"{spec.name}: {connection.scalar(select(func.count()).select_from(spec.table))}"
-                for spec in schema.tables
-            ]
-    finally:
-        engine.dispose()
+    with connect(url) as connection:
+        only = None if tables_for is None else tables_for(connection)
+        schema = reflect_schema(connection, only=only)
+        insert_rows(connection, schema, sample_rows(schema))
+        counts = [
+            f"{spec.name}: {connection.scalar(select(func.count()).select_from(spec.table))}"
+            for spec in schema.tables
+        ]
+        connection.commit()
     return [f"rows per table: {', '.join(counts) or 'no tables'}"]
 
 

@@ -20,7 +20,7 @@ most of it waiting. Here one database walks base → head. At each step it holds
 The first failure ends the walk (the database is in an unknown state after it) and names the
 revision and the check, as each check does on its own. Per step that is five Alembic commands
 (two more for an `autocommit_block()` revision, one more when the lock check's upgrade went
-through) and two 50 ms lock waits, against three or four commands for pytest-alembic's
+through) and two 20 ms lock waits, against three or four commands for pytest-alembic's
 built-ins.
 """
 
@@ -49,6 +49,7 @@ from tests.migrations.gate.populate import check_populated_batch, step_examples
 from tests.migrations.gate.relevance import tables_in_play
 from tests.migrations.gate.render import render_revision
 from tests.migrations.gate.rows import SchemaSpec, insert_rows, sample_rows
+from tests.migrations.gate.sessions import reusing_connections
 from tests.migrations.gate.stairway import upgrade_again
 from tests.migrations.gate.steps import BASE, Step, run_step, steps
 from tests.migrations.gate.working import WorkingDatabase, working_database
@@ -174,7 +175,7 @@ def walk_history(
     before the lock-timeout check calls it queueing.
     """
     draws = examples if examples is not None else step_examples(settings().max_examples)
-    with working_database(server, history, BASE, borrow=scratch) as database:
+    with working_database(server, history, BASE, borrow=scratch) as database, reusing_connections():
         return [
             walk_step(history, database, step, examples=draws, patience=patience)
             for step in steps(history)
