@@ -14,7 +14,7 @@ database through `op.get_bind()`), or its SQL holds a statement whose reach is n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import Connection, text
 
@@ -64,13 +64,23 @@ def tables_in_play(history: History, step: Step, connection: Connection) -> tupl
     """The existing tables (at `step.before`, read through `connection`) the step can touch."""
     existing = set(connection.scalars(_TABLES, {"version_table": VERSION_TABLE}))
     edges = [(str(child), str(parent)) for child, parent in connection.execute(_FOREIGN_KEYS)]
-    sql = step_sql(history, step)
+    return choose_tables(step_sql(history, step), existing, edges)
+
+
+def choose_tables(
+    sql: str | None, existing: Collection[str], edges: Iterable[tuple[str, str]]
+) -> tuple[str, ...]:
+    """Of the `existing` tables, those `sql` can touch; `edges` are (child, parent) foreign keys.
+
+    None (no SQL) or a statement of unbounded reach: all of them.
+    """
     if sql is None or _UNBOUNDED_REACH.search(sql):
         return tuple(sorted(existing))
     chosen = named_in(sql, existing)
-    _close_over(chosen, edges, child_side=True)  # tables that reference a touched one
-    _close_over(chosen, edges, child_side=False)  # parents their rows need
-    return tuple(sorted(chosen & existing))
+    links = list(edges)
+    _close_over(chosen, links, child_side=True)  # tables that reference a touched one
+    _close_over(chosen, links, child_side=False)  # parents their rows need
+    return tuple(sorted(chosen & set(existing)))
 
 
 def _close_over(chosen: set[str], edges: list[tuple[str, str]], *, child_side: bool) -> None:
