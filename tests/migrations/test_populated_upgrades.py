@@ -9,13 +9,11 @@ from sqlalchemy import URL
 
 from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.history import fixture_history
 from tests.migrations.gate.populate import check_populated
-from tests.migrations.gate.steps import steps
 from tests.migrations.gate.upgrade import check_upgrade
 from tests.support.postgres import PostgresServer
 
-PROJECT_STEPS = steps(History())
 SELF_TEST_EXAMPLES = 15
 """Enough for a broken fixture to fail at once and a correct one to meet varied rows."""
 

@@ -7,11 +7,8 @@ from sqlalchemy import URL
 
 from tests.migrations.gate.edited import named_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.history import fixture_history
 from tests.migrations.gate.stairway import check_stairway
-from tests.migrations.gate.steps import steps
-
-PROJECT_STEPS = steps(History())
 
 
 @pytest.mark.parametrize(
