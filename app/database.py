@@ -1,7 +1,7 @@
 """The engine and the per-request session, both built lazily from the settings.
 
 Routes are plain `def` functions, so FastAPI runs them in its worker threads and psycopg2's
-blocking calls never stall the event loop; `configure_worker_threads` sizes those threads to the
+blocking calls never stall the event loop; `configure_worker_threads` keeps those threads within the
 pool so a thread always finds a connection or gives up after `db_pool_timeout` with a 503.
 """
 

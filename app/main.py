@@ -18,15 +18,15 @@ from app.settings import Settings, get_settings
 
 
 def configure_worker_threads(settings: Settings) -> None:
-    """Give the route threads exactly as many slots as the pool has connections.
+    """Give the route threads `settings.route_threads` slots: never more than the pool's capacity.
 
-    Each handler holds at most one connection, so with one thread per connection no thread ever
-    waits on the pool while holding a slot that the thread returning a connection would need:
-    surplus requests queue for a thread instead, in order, and nothing deadlocks at any number
-    of clients. (The pool timeout still turns a stuck pool into a 503.)
+    Each handler holds at most one connection, so with no more threads than connections no thread
+    ever waits on the pool while holding a slot that the thread returning a connection would
+    need: surplus requests queue for a thread instead, in order, and nothing deadlocks at any
+    number of clients. (The pool timeout still turns a stuck pool into a 503.)
     """
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = settings.pool_capacity
+    limiter.total_tokens = settings.route_threads
 
 
 @asynccontextmanager

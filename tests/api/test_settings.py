@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import anyio
+import anyio.to_thread
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import URL, text
 
 from app.database import DatabaseNotConfiguredError, build_engine
-from app.settings import Settings, normalise_database_url
+from app.main import configure_worker_threads
+from app.settings import Settings, available_cpus, normalise_database_url
 
 
 @pytest.mark.parametrize(
@@ -57,3 +61,29 @@ def test_building_the_app_needs_no_database(monkeypatch: pytest.MonkeyPatch) -> 
 def test_no_database_url_is_a_clear_error() -> None:
     with pytest.raises(DatabaseNotConfiguredError, match="DATABASE_URL is not set"):
         build_engine(Settings(database_url=None))
+
+
+def test_route_threads_default_to_the_pool_but_at_most_two_per_cpu() -> None:
+    cpus = available_cpus()
+    assert Settings(db_pool_size=10).route_threads == min(10, 2 * cpus)
+    assert Settings(db_pool_size=1).route_threads == 1
+    assert Settings(db_pool_size=2, db_max_overflow=3, worker_threads=5).route_threads == 5
+
+
+def test_more_worker_threads_than_connections_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads beyond the pool would wait on it and answer 503: say so at start, not under load."""
+    monkeypatch.setenv("DB_POOL_SIZE", "4")
+    monkeypatch.setenv("WORKER_THREADS", "6")
+    with pytest.raises(ValidationError, match=r"WORKER_THREADS=6 is more than the pool's 4"):
+        Settings()
+
+
+def test_the_app_runs_routes_on_route_threads() -> None:
+    """The lifespan sizes AnyIO's worker threads (per event loop, so no other test sees it)."""
+
+    async def sized(settings: Settings) -> float:
+        configure_worker_threads(settings)
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(sized, Settings(db_pool_size=3, worker_threads=2)) == 2
+    assert anyio.run(sized, Settings(db_pool_size=1)) == 1

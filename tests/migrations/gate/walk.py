@@ -77,8 +77,15 @@ def _move(history: History, url: URL, step: Step, command: str, target: str) -> 
     run_step(
         partial(getattr(history, command), url, target),
         check=CHECK,
-        problem=f"{command} to {target} failed while returning to {step.before} ({history.name})",
-        how_to_fix="the stairway and atomic-failure checks reproduce this on their own",
+        problem=(
+            f"{command} to {target} failed while the walk returned the database to "
+            f"{step.before} after checking {step.revision} under a lock ({history.name})"
+        ),
+        how_to_fix=(
+            f"reproduce with `alembic upgrade {step.revision}` then `alembic downgrade "
+            f"{step.before}` on a database holding rows; make downgrade() work on rows written "
+            "before the revision, and every statement of an autocommit_block() safe to rerun"
+        ),
         revision=step.revision,
     )
 
