@@ -27,7 +27,9 @@ from tests.migrations.gate.declarations import read_declaration
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.fill import FillReport, fill_tables
 from tests.migrations.gate.history import History
+from tests.migrations.gate.relevance import tables_in_play
 from tests.migrations.gate.render import VERSION_TABLE, display_path
+from tests.migrations.gate.steps import steps
 
 CHECK = "table-rewrite"
 DECLARATION = "rewrites_tables"
@@ -83,6 +85,8 @@ class StepRewrites:
     declared: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     filled: FillReport = field(default_factory=FillReport)
+    in_play: tuple[str, ...] = ()
+    """The tables the revision can touch (`relevance.py`): the ones given rows before it ran."""
 
     def undeclared(self) -> list[str]:
         """Readable lines for each rewrite the revision did not declare."""
@@ -124,30 +128,39 @@ def _declaration_problems(step: StepRewrites) -> None:
 
 
 def observe_rewrites(history: History, url: URL, rows: int = 50) -> list[StepRewrites]:
-    """Step `history` from base to head on the empty database `url`, filling tables first."""
-    steps: list[StepRewrites] = []
+    """Step `history` from base to head on the empty database `url`, filling tables first.
+
+    Only the tables a revision can touch get rows before it runs (`relevance.py`): filling all
+    of them at every step made this walk grow with the square of the history. Every relation's
+    relfilenode is still compared, so a table rewritten without rows is caught all the same;
+    the rows make the report say how much a rewrite copies.
+    """
+    result: list[StepRewrites] = []
+    scripts = {script.revision: script for script in history.revisions()}
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
-        for script in history.revisions():
+        for step in steps(history):
+            script = scripts[step.revision]
             declaration = read_declaration(script, DECLARATION)
-            step = StepRewrites(
+            observed = StepRewrites(
                 script=script,
                 path=display_path(script, history),
                 declared=declaration.entries,
                 problems=list(declaration.problems),
             )
             with engine.connect() as connection:
-                step.filled = fill_tables(connection, rows)
+                observed.in_play = tables_in_play(history, step, connection)
+                observed.filled = fill_tables(connection, rows, only=observed.in_play)
                 before = relations(connection)
-            history.upgrade(url, script.revision)
+            history.upgrade(url, step.revision)
             with engine.connect() as connection:
-                compare(before, relations(connection), step)
-                step.rows = row_counts(connection, set(step.tables))
-            _declaration_problems(step)
-            steps.append(step)
+                compare(before, relations(connection), observed)
+                observed.rows = row_counts(connection, set(observed.tables))
+            _declaration_problems(observed)
+            result.append(observed)
     finally:
         engine.dispose()
-    return steps
+    return result
 
 
 def rewrite_failure(steps: list[StepRewrites]) -> GateFailure | None:
