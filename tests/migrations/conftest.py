@@ -7,7 +7,7 @@ milliseconds, so every test gets its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import URL, Engine, create_engine, pool
@@ -68,27 +68,6 @@ def project_templates(postgres_server: PostgresServer) -> Iterator[RevisionTempl
     )
     yield templates
     templates.drop()
-
-
-@pytest.fixture(scope="session")
-def history_templates(
-    postgres_server: PostgresServer,
-) -> Iterator[Callable[[History], RevisionTemplates]]:
-    """Template databases for any history (fixture histories too), one walk per history a run.
-
-    A broken fixture's walk stops at its broken revision; the templates before it are kept, in
-    `RevisionTemplates.templates`, for the checks that start from there.
-    """
-    built: dict[History, RevisionTemplates] = {}
-
-    def templates_for(history: History) -> RevisionTemplates:
-        if history not in built:
-            built[history] = walk_upgrades(history, postgres_server, keep_templates=True)
-        return built[history]
-
-    yield templates_for
-    for templates in built.values():
-        templates.drop()
 
 
 @pytest.fixture(scope="session")

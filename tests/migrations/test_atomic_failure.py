@@ -2,48 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
+from sqlalchemy import URL
 from sqlalchemy.exc import DataError
 
 from tests.migrations.gate.atomic import check_atomic_failure
 from tests.migrations.gate.catalog import snapshot_of
 from tests.migrations.gate.contention import current_version
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
+from tests.migrations.gate.history import fixture_history
 from tests.migrations.gate.lint import lint_revisions
-from tests.migrations.gate.upgrade import RevisionTemplates
-
-Templates = Callable[[History], RevisionTemplates]
+from tests.migrations.gate.working import empty_public_schema
 
 
-def test_revision_failing_halfway_leaves_the_previous_schema(templates: Templates) -> None:
+def test_revision_failing_halfway_leaves_the_previous_schema(scratch_database_url: URL) -> None:
     """Four DDL/DML statements succeed, the fifth fails: nothing of the revision remains."""
     history = fixture_history("fails_halfway")
-    at_first = templates(history).templates["fh01_things"]
-    with templates(history).server.temporary_database("gate_half", template=at_first) as url:
-        before = snapshot_of(url)
-        with pytest.raises(DataError, match="division by zero"):
-            history.upgrade(url, "fh02_breaks_halfway")
-        assert current_version(url) == "fh01_things"
-        assert before.diff(snapshot_of(url), before="before", after="after") == []
-    outcomes = check_atomic_failure(history, templates(history))
+    url = scratch_database_url
+    history.upgrade(url, "fh01_things")
+    before = snapshot_of(url)
+    with pytest.raises(DataError, match="division by zero"):
+        history.upgrade(url, "fh02_breaks_halfway")
+    assert current_version(url) == "fh01_things"
+    assert before.diff(snapshot_of(url), before="before", after="after") == []
+    empty_public_schema(url)
+    outcomes = check_atomic_failure(history, url)
     assert outcomes[-1].error == "DivisionByZero: division by zero"
     assert outcomes[-1].rolled_back
 
 
-def test_correct_changes_fail_cleanly(templates: Templates) -> None:
+def test_correct_changes_fail_cleanly(scratch_database_url: URL) -> None:
     history = fixture_history("safe_changes")
-    outcomes = {o.step.revision: o for o in check_atomic_failure(history, templates(history))}
+    outcomes = {o.step.revision: o for o in check_atomic_failure(history, scratch_database_url)}
     assert outcomes["sc04_concurrent_index"].rerun  # autocommit_block, written to be rerun
     assert all(o.rolled_back for r, o in outcomes.items() if r != "sc04_concurrent_index")
 
 
-def test_autocommit_revision_that_cannot_rerun_fails(templates: Templates) -> None:
+def test_autocommit_revision_that_cannot_rerun_fails(scratch_database_url: URL) -> None:
     history = fixture_history("non_atomic_failure")
     with pytest.raises(GateFailure) as raised:
-        check_atomic_failure(history, templates(history))
+        check_atomic_failure(history, scratch_database_url)
     text = str(raised.value)
     assert text.startswith(
         "[atomic-failure] na02_not_rerunnable failed part-way, left committed changes behind, "
@@ -54,17 +52,11 @@ def test_autocommit_revision_that_cannot_rerun_fails(templates: Templates) -> No
     assert "add_column(if_not_exists=True)" in text
 
 
-def test_the_first_version_of_the_quantity_revision_is_caught(templates: Templates) -> None:
+def test_the_first_version_of_the_quantity_revision_is_caught(scratch_database_url: URL) -> None:
     """Revision 9a4f2e61c8d5 as first written: squawk and this check both reject it."""
     history = fixture_history("quantity_not_rerunnable")
     with pytest.raises(GateFailure) as raised:
-        check_atomic_failure(history, templates(history))
+        check_atomic_failure(history, scratch_database_url)
     assert 'column "quantity" of relation "items" already exists' in str(raised.value)
     (_, quantity) = lint_revisions(history)
     assert "prefer-robust-stmts" in {finding.rule for finding in quantity.findings}
-
-
-@pytest.fixture
-def templates(history_templates: Templates) -> Templates:
-    """Shorter name for the session's template factory."""
-    return history_templates

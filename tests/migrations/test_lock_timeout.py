@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
+from sqlalchemy import URL
 
 from tests.migrations.gate.catalog import snapshot_of
 from tests.migrations.gate.contention import (
@@ -49,25 +48,19 @@ def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(
         assert snapshot_of(url).diff(before, before="before", after="after") == []
 
 
-def test_check_passes_on_correct_changes(
-    history_templates: Callable[[History], RevisionTemplates],
-) -> None:
+def test_check_passes_on_correct_changes(scratch_database_url: URL) -> None:
     """A concurrent index or a new table need no conflicting lock; ALTERs give up in time."""
     history = fixture_history("safe_changes")
-    outcomes = {
-        o.step.revision: o for o in check_lock_timeouts(history, history_templates(history))
-    }
+    outcomes = {o.step.revision: o for o in check_lock_timeouts(history, scratch_database_url)}
     assert outcomes["sc02_nullable"].gave_up
     assert not outcomes["sc04_concurrent_index"].gave_up
     assert not outcomes["sc05_new_table"].gave_up
 
 
-def test_a_revision_that_disables_lock_timeout_queues_and_fails(
-    history_templates: Callable[[History], RevisionTemplates],
-) -> None:
+def test_a_revision_that_disables_lock_timeout_queues_and_fails(scratch_database_url: URL) -> None:
     history = fixture_history("timeouts_disabled")
     with pytest.raises(GateFailure) as raised:
-        check_lock_timeouts(history, history_templates(history), patience=1.0)
+        check_lock_timeouts(history, scratch_database_url, patience=1.0)
     text = str(raised.value)
     assert text.startswith(
         "[lock-timeout] upgrading to td02_no_lock_timeout queued behind another session "

@@ -30,8 +30,7 @@ from tests.migrations.gate.fill import fill_tables
 from tests.migrations.gate.history import History
 from tests.migrations.gate.render import VERSION_TABLE, RevisionSql, render_revision
 from tests.migrations.gate.sessions import connect
-from tests.migrations.gate.steps import BASE, Step, database_error_lines, steps
-from tests.migrations.gate.upgrade import RevisionTemplates
+from tests.migrations.gate.steps import BASE, Step, database_error_lines, run_step, steps
 
 CHECK = "atomic-failure"
 LOCK_TIMEOUT = "20ms"
@@ -193,22 +192,35 @@ def require_clean_rerun(step: Step, clean: CatalogSnapshot, rerun: CatalogSnapsh
         )
 
 
-def check_atomic_failure(history: History, templates: RevisionTemplates) -> list[FailureOutcome]:
-    """Run `fail_step` for every revision, each on a fresh copy of the database before it."""
+def check_atomic_failure(history: History, url: URL) -> list[FailureOutcome]:
+    """Run `fail_step` for every revision on one database (`url`, empty) that climbs the history.
+
+    After each failure the database goes back to the revision before it (a downgrade, when a
+    rerun left it at the step) and is upgraded cleanly: that schema is the reference a rerun must
+    match, and the start of the next step. (`walk.py` runs the same check inside its walk.)
+    """
     outcomes: list[FailureOutcome] = []
-    server = templates.server
-
-    def clean_schema(revision: str) -> CatalogSnapshot | None:
-        if revision not in templates.templates:
-            return None
-        with server.temporary_database("gate_ref", template=templates.templates[revision]) as url:
-            return snapshot_of(url)
-
-    for step in steps(history):
-        if step.before not in templates.templates:
-            templates.require()
-        with server.temporary_database(
-            "gate_fail", template=templates.templates[step.before]
-        ) as url:
-            outcomes.append(fail_step(history, url, step, partial(clean_schema, step.revision)))
+    every_step = steps(history)
+    for step in every_step:
+        outcome = fail_step(history, url, step, lambda: None, before=snapshot_of(url))
+        outcomes.append(outcome)
+        if outcome.rerun:
+            run_step(
+                partial(history.downgrade, url, step.before),
+                check=CHECK,
+                problem=f"downgrading {step.revision} after its rerun failed ({history.name})",
+                how_to_fix="the stairway check reproduces this on its own",
+                revision=step.revision,
+            )
+        elif step is every_step[-1]:
+            break  # no next step to start, no rerun to compare
+        run_step(
+            partial(history.upgrade, url, step.revision),
+            check="upgrade",
+            problem=f"upgrading to {step.revision} failed ({history.name})",
+            how_to_fix="the upgrade check reports this on an empty database",
+            revision=step.revision,
+        )
+        if outcome.rerun_schema is not None:
+            require_clean_rerun(step, snapshot_of(url), outcome.rerun_schema)
     return outcomes
