@@ -30,7 +30,14 @@ from tests.migrations.gate.fill import fill_tables
 from tests.migrations.gate.history import History
 from tests.migrations.gate.render import VERSION_TABLE, RevisionSql, render_revision
 from tests.migrations.gate.sessions import connect
-from tests.migrations.gate.steps import BASE, Step, database_error_lines, run_step, steps
+from tests.migrations.gate.steps import (
+    BASE,
+    Step,
+    database_error_lines,
+    run_step,
+    steps,
+    upgrade_cleanly,
+)
 
 CHECK = "atomic-failure"
 LOCK_TIMEOUT = "20ms"
@@ -214,13 +221,7 @@ def check_atomic_failure(history: History, url: URL) -> list[FailureOutcome]:
             )
         elif step is every_step[-1]:
             break  # no next step to start, no rerun to compare
-        run_step(
-            partial(history.upgrade, url, step.revision),
-            check="upgrade",
-            problem=f"upgrading to {step.revision} failed ({history.name})",
-            how_to_fix="the upgrade check reports this on an empty database",
-            revision=step.revision,
-        )
+        upgrade_cleanly(history, url, step)
         if outcome.rerun_schema is not None:
             require_clean_rerun(step, snapshot_of(url), outcome.rerun_schema)
     return outcomes

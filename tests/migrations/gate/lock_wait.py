@@ -20,7 +20,6 @@ behind; `atomic.py` proves such a revision reruns to the clean schema.)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 from sqlalchemy import URL
 
@@ -36,7 +35,13 @@ from tests.migrations.gate.contention import (
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History
 from tests.migrations.gate.render import render_revision
-from tests.migrations.gate.steps import BASE, Step, database_error_lines, run_step, steps
+from tests.migrations.gate.steps import (
+    BASE,
+    Step,
+    database_error_lines,
+    steps,
+    upgrade_cleanly,
+)
 
 CHECK = "lock-timeout"
 LOCK_TIMEOUT = "20ms"
@@ -160,11 +165,5 @@ def check_lock_timeouts(
             outcomes.append(outcome)
             if not outcome.gave_up and outcome.tables:
                 continue
-        run_step(
-            partial(history.upgrade, url, step.revision),
-            check="upgrade",
-            problem=f"upgrading to {step.revision} failed ({history.name})",
-            how_to_fix="the upgrade check reports this on an empty database",
-            revision=step.revision,
-        )
+        upgrade_cleanly(history, url, step)
     return outcomes

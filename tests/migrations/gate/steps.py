@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.failure import GateFailure
@@ -81,3 +83,14 @@ def run_step(
             revision=revision,
             details=[*database_error_lines(error), *(context or [])],
         ) from error
+
+
+def upgrade_cleanly(history: History, url: URL, step: Step) -> None:
+    """Upgrade `url` to `step.revision` between two checks, reported as the upgrade check."""
+    run_step(
+        partial(history.upgrade, url, step.revision),
+        check="upgrade",
+        problem=f"upgrading to {step.revision} failed ({history.name})",
+        how_to_fix="the upgrade check reports this on an empty database",
+        revision=step.revision,
+    )
