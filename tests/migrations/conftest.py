@@ -53,19 +53,23 @@ def alembic_engine(empty_engine: Engine) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def project_templates(postgres_server: PostgresServer) -> Iterator[RevisionTemplates]:
-    """Template databases of the project's history, built by one base → head walk per run.
+def project_templates(
+    postgres_server: PostgresServer, request: pytest.FixtureRequest
+) -> Iterator[RevisionTemplates]:
+    """Template databases of the project's history, after one base → head walk per run.
 
     The walk is the upgrade check itself (a failure is kept, and re-raised by every check that
-    needs a revision it never reached). It keeps a template at head only (each one is a
-    `CREATE DATABASE`, and the per-revision checks walk on one database of their own,
-    `test_walk.py`); a test that needs another revision gets it built on demand.
+    needs a revision it never reached). Once head is reached it adopts the run's
+    `head_template` (built once for the API tests too; asked for only then, so a broken history
+    is reported by the upgrade check, not by that fixture's setup). A test that needs another
+    revision gets it built on demand. The per-revision checks need none: they walk one database
+    of their own (`test_walk.py`).
     """
     history = History()
+    templates = walk_upgrades(history, postgres_server)
     head = history.script().get_current_head()
-    templates = walk_upgrades(
-        history, postgres_server, keep_templates=True, only={head} if head else set()
-    )
+    if head is not None and templates.failure is None:
+        templates.adopt(head, request.getfixturevalue("head_template"))
     yield templates
     templates.drop()
 

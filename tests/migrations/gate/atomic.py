@@ -17,7 +17,7 @@ way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
 
@@ -82,14 +82,10 @@ def _prepare(url: URL, step: Step, only: Collection[str] | None) -> None:
         fill_tables(connection, only=only)
 
 
-Reference = Callable[[], CatalogSnapshot | None]
-
-
 def fail_step(
     history: History,
     url: URL,
     step: Step,
-    reference: Reference,
     *,
     only: Collection[str] | None = None,
     before: CatalogSnapshot | None = None,
@@ -97,10 +93,10 @@ def fail_step(
 ) -> FailureOutcome:
     """On `url` (at `step.before`), make `step` fail after its own statements; judge the state.
 
-    `reference()` gives the schema a clean upgrade to `step.revision` produces (None if none
-    does); it is asked only when the failure left changes behind. Rows go into `only` those
-    tables (None: all). `before`: the catalog at `step.before`, when the caller has it.
-    `patience`: how long the upgrade may wait on the lock before the gate ends the holder.
+    Rows go into `only` those tables (None: all). `before`: the catalog at `step.before`, when
+    the caller has it. `patience`: how long the upgrade may wait on the lock before the gate
+    ends the holder. A rerun's schema is returned in the outcome; the caller compares it with a
+    clean upgrade's (`require_clean_rerun`), which it has on hand after its own clean upgrade.
     """
     _prepare(url, step, only)
     before = snapshot_of(url) if before is None else before
@@ -141,9 +137,6 @@ def fail_step(
             ),
         )
     rerun_schema = _rerun(history, url, step, error=error, left_behind=difference)
-    clean = reference()
-    if clean is not None:
-        require_clean_rerun(step, clean, rerun_schema)
     return FailureOutcome(
         step=step, error=error, rolled_back=False, rerun=True, rerun_schema=rerun_schema
     )
@@ -209,7 +202,7 @@ def check_atomic_failure(history: History, url: URL) -> list[FailureOutcome]:
     outcomes: list[FailureOutcome] = []
     every_step = steps(history)
     for step in every_step:
-        outcome = fail_step(history, url, step, lambda: None, before=snapshot_of(url))
+        outcome = fail_step(history, url, step, before=snapshot_of(url))
         outcomes.append(outcome)
         if outcome.rerun:
             run_step(

@@ -1,14 +1,14 @@
 """Check 2: base → head, one revision at a time, on an empty database.
 
 Walking one step at a time (not `upgrade head` in one go) is what lets a failure name the
-revision that broke. The walk also leaves behind, if asked, one template database per revision:
-every other dynamic check then gets a database at any revision with one
-`CREATE DATABASE … TEMPLATE` (milliseconds) instead of replaying the history.
+revision that broke. It returns a `RevisionTemplates`: a test that needs a database at some
+revision gets a copy of a template built once for it (`CREATE DATABASE … TEMPLATE`) instead of
+replaying the history each time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,6 +34,8 @@ class RevisionTemplates:
     reached: list[str] = field(default_factory=list)
     """Every revision the walk upgraded to, in order (a template may be built later, on demand)."""
     failure: GateFailure | None = None
+    owned: set[str] = field(default_factory=set)
+    """The templates this object created (and drops); adopted ones belong to someone else."""
 
     def require(self) -> None:
         """Re-raise the upgrade failure, so a check that needs every revision reports it."""
@@ -49,8 +51,13 @@ class RevisionTemplates:
             name = unique_database_name(f"gate_tpl_{revision[:12]}")
             url = self.server.create_database(name)
             self.templates[revision] = name
+            self.owned.add(name)
             self.history.upgrade(url, revision)
         return self.templates[revision]
+
+    def adopt(self, revision: str, name: str) -> None:
+        """Use `name`, a database at `revision` that someone else built and will drop."""
+        self.templates[revision] = name
 
     @contextmanager
     def database_at(self, revision: str, prefix: str = "gate") -> Iterator[URL]:
@@ -61,9 +68,9 @@ class RevisionTemplates:
 
     def drop(self) -> None:
         """Drop every template this object created."""
-        for name in self.templates.values():
-            if name != EMPTY_TEMPLATE:
-                self.server.drop_database(name)
+        for name in self.owned:
+            self.server.drop_database(name)
+        self.owned.clear()
         self.templates = {BASE: EMPTY_TEMPLATE}
 
 
@@ -71,15 +78,13 @@ def walk_upgrades(
     history: History,
     server: PostgresServer,
     *,
-    keep_templates: bool,
     empty: URL | None = None,
-    only: Collection[str] | None = None,
 ) -> RevisionTemplates:
     """Upgrade an empty database revision by revision; record the first failure, if any.
 
     The walk runs on `empty` when given (an empty database the caller provides), else on a
-    new one. With `keep_templates`, a template is kept at every revision (`only` those: each
-    costs a `CREATE DATABASE`; `template_for` builds the others when asked).
+    new one. It keeps no template: each one costs a `CREATE DATABASE`, so `template_for` builds
+    one only when a check asks for it.
     """
     result = RevisionTemplates(server=server, history=history)
     with ExitStack() as stack:
@@ -105,14 +110,9 @@ def walk_upgrades(
                 result.failure = failure
                 return result
             result.reached.append(step.revision)
-            if keep_templates and (only is None or step.revision in only):
-                name = unique_database_name(f"gate_tpl_{step.revision[:12]}")
-                assert url.database is not None
-                server.create_database(name, template=url.database)
-                result.templates[step.revision] = name
     return result
 
 
 def check_upgrade(history: History, server: PostgresServer, empty: URL | None = None) -> None:
     """Fail with the revision and PostgreSQL's error if base → head breaks anywhere."""
-    walk_upgrades(history, server, keep_templates=False, empty=empty).require()
+    walk_upgrades(history, server, empty=empty).require()

@@ -136,9 +136,7 @@ def walk_step(
         lock_wait = upgrade_under_lock(history, url, step, before=before, patience=patience)
         if not lock_wait.gave_up or commits_part_way(render_revision(history, step.revision, "up")):
             back_to_before(history, url, step, before)
-    failure = fail_step(
-        history, url, step, lambda: None, only=tables, before=before, patience=patience
-    )
+    failure = fail_step(history, url, step, only=tables, before=before, patience=patience)
     if not failure.rolled_back:
         back_to_before(history, url, step, before)
     database.revision, database.tables = step.before, tables
