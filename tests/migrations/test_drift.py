@@ -155,16 +155,7 @@ def test_server_default_drift_is_rendered_as_a_migration(
     models_scratch: URL,
     head_url: tuple[PostgresServer, URL],
 ) -> None:
-    server, url = _migrated(head_url, "clean_widgets")
-    with pytest.raises(GateFailure) as failure:
-        check_drift(
-            server,
-            fixture_history("clean_widgets"),
-            url,
-            widgets_metadata(size_default="1"),
-            scratch=models_scratch,
-        )
-    text_ = str(failure.value)
+    text_ = widgets_drift(head_url, models_scratch, widgets_metadata(size_default="1"))
     assert "[drift]" in text_
     assert "revision: a1000000c1ea" in text_
     assert "autogenerate would write this migration:" in text_
@@ -180,16 +171,7 @@ def test_check_expression_drift_is_caught_by_the_catalog(
     head_url: tuple[PostgresServer, URL],
 ) -> None:
     """Same CHECK name, other expression: autogenerate is blind to it, the catalog is not."""
-    server, url = _migrated(head_url, "clean_widgets")
-    with pytest.raises(GateFailure) as failure:
-        check_drift(
-            server,
-            fixture_history("clean_widgets"),
-            url,
-            widgets_metadata(size_check="size > 0"),
-            scratch=models_scratch,
-        )
-    text_ = str(failure.value)
+    text_ = widgets_drift(head_url, models_scratch, widgets_metadata(size_check="size > 0"))
     assert "autogenerate would write" not in text_
     assert "-table widgets: constraint ck_widgets_size_non_negative CHECK (size >= 0)" in text_
     assert "+table widgets: constraint ck_widgets_size_non_negative CHECK (size > 0)" in text_
@@ -244,3 +226,11 @@ def test_drift_command_runs_the_new_revision_lint_on_the_project(
     assert failures == []
     assert passed[0].startswith("drift: none")
     assert passed[1].startswith("squawk lint: 0 revision(s) added since HEAD")
+
+
+def widgets_drift(head_url: tuple[PostgresServer, URL], scratch: URL, metadata: MetaData) -> str:
+    """The drift report of `clean_widgets` at head against `metadata`, which must differ."""
+    server, url = _migrated(head_url, "clean_widgets")
+    with pytest.raises(GateFailure) as failure:
+        check_drift(server, fixture_history("clean_widgets"), url, metadata, scratch=scratch)
+    return str(failure.value)

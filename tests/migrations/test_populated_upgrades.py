@@ -57,14 +57,7 @@ def test_not_null_column_without_default_fails_only_with_rows(
 def test_truncating_upgrade_loses_rows(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
-    with pytest.raises(GateFailure) as failure:
-        check_populated(
-            fixture_history("data_loss_truncate"),
-            postgres_server,
-            max_examples=SELF_TEST_EXAMPLES,
-            scratch=scratch_database_url,
-        )
-    text = str(failure.value)
+    text = populated_failure("data_loss_truncate", postgres_server, scratch_database_url)
     assert "revision: b2000000dead" in text
     assert "loses or changes existing data" in text
     assert "table widgets: row {'id': 1} lost (was: id=1, name=" in text
@@ -74,14 +67,7 @@ def test_truncating_upgrade_loses_rows(
 def test_drop_and_readd_column_changes_values(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
-    with pytest.raises(GateFailure) as failure:
-        check_populated(
-            fixture_history("data_loss_readd_column"),
-            postgres_server,
-            max_examples=SELF_TEST_EXAMPLES,
-            scratch=scratch_database_url,
-        )
-    text = str(failure.value)
+    text = populated_failure("data_loss_readd_column", postgres_server, scratch_database_url)
     assert "revision: b2000000c0de" in text
     assert "loses or changes existing data" in text
     assert re.search(r"table widgets: row \{'id': \d+\}: size was [1-9]\d*, now 0", text)
@@ -90,14 +76,7 @@ def test_drop_and_readd_column_changes_values(
 def test_new_not_null_column_must_hold_its_default_on_old_rows(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
-    with pytest.raises(GateFailure) as failure:
-        check_populated(
-            fixture_history("backfill_not_default"),
-            postgres_server,
-            max_examples=SELF_TEST_EXAMPLES,
-            scratch=scratch_database_url,
-        )
-    text = str(failure.value)
+    text = populated_failure("backfill_not_default", postgres_server, scratch_database_url)
     assert "revision: b2000000bf0d" in text
     assert re.search(
         r"table widgets: row \{'id': \d+\}: new NOT NULL column weight holds \d+, "
@@ -109,14 +88,7 @@ def test_new_not_null_column_must_hold_its_default_on_old_rows(
 def test_undeclared_data_change_is_reported(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
-    with pytest.raises(GateFailure) as failure:
-        check_populated(
-            fixture_history("undeclared_data_change"),
-            postgres_server,
-            max_examples=SELF_TEST_EXAMPLES,
-            scratch=scratch_database_url,
-        )
-    text = str(failure.value)
+    text = populated_failure("undeclared_data_change", postgres_server, scratch_database_url)
     assert "revision: b2000000dec0" in text
     assert re.search(r"table widgets: row \{'id': \d+\}: note was None, now ''", text)
     assert 'changes_data = {"table.column": "why"}' in text
@@ -137,13 +109,15 @@ def test_declared_data_change_passes(
 def test_data_change_declaration_needs_a_reason(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
-    with pytest.raises(GateFailure) as failure:
-        check_populated(
-            fixture_history("weak_data_declaration"),
-            postgres_server,
-            max_examples=SELF_TEST_EXAMPLES,
-            scratch=scratch_database_url,
-        )
-    text = str(failure.value)
+    text = populated_failure("weak_data_declaration", postgres_server, scratch_database_url)
     assert "the `changes_data` declaration of b2000000dec2 is not valid" in text
     assert "no real reason ('ok')" in text
+
+
+def populated_failure(name: str, server: PostgresServer, scratch: URL) -> str:
+    """The report of the populated check on fixture history `name`, which must fail it."""
+    with pytest.raises(GateFailure) as failure:
+        check_populated(
+            fixture_history(name), server, max_examples=SELF_TEST_EXAMPLES, scratch=scratch
+        )
+    return str(failure.value)
