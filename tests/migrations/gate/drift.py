@@ -29,11 +29,12 @@ from typing import Any
 from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import URL, MetaData, create_engine, pool
+from sqlalchemy import URL, MetaData
 
 from tests.migrations.gate.catalog import snapshot_of
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History
+from tests.migrations.gate.sessions import connect
 from tests.migrations.gate.working import empty_public_schema
 from tests.support.postgres import PostgresServer, start_postgres
 
@@ -74,18 +75,14 @@ def env_comparison_options(history: History, url: URL) -> dict[str, Any]:
 def autogenerate_diff(history: History, url: URL, metadata: MetaData) -> list[str]:
     """The migration autogenerate would write to bring `url` to `metadata` (empty: none)."""
     options = env_comparison_options(history, url)
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={**options, "target_metadata": metadata}
-            )
-            script = produce_migrations(context, metadata)
-            if script.upgrade_ops is None or script.upgrade_ops.is_empty():
-                return []
-            code = render_python_code(script.upgrade_ops, migration_context=context)
-    finally:
-        engine.dispose()
+    with connect(url) as connection:
+        context = MigrationContext.configure(
+            connection, opts={**options, "target_metadata": metadata}
+        )
+        script = produce_migrations(context, metadata)
+        if script.upgrade_ops is None or script.upgrade_ops.is_empty():
+            return []
+        code = render_python_code(script.upgrade_ops, migration_context=context)
     # render_python_code indents the operations for a function body; outdent them to read.
     return [line.removeprefix("    ") for line in code.splitlines() if line.strip()]
 
@@ -102,11 +99,9 @@ def catalog_diff(
             scratch = stack.enter_context(server.temporary_database("gate_models"))
         else:
             empty_public_schema(scratch)
-        engine = create_engine(scratch, poolclass=pool.NullPool)
-        try:
-            metadata.create_all(engine)
-        finally:
-            engine.dispose()
+        with connect(scratch) as connection:
+            metadata.create_all(connection)
+            connection.commit()
         models = snapshot_of(scratch)
     return snapshot_of(url).diff(
         models,

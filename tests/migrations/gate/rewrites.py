@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alembic.script import Script
-from sqlalchemy import URL, Connection, create_engine, pool, text
+from sqlalchemy import URL, Connection, text
 
 from tests.migrations.gate.declarations import read_declaration
 from tests.migrations.gate.failure import GateFailure
@@ -29,6 +29,7 @@ from tests.migrations.gate.fill import FillReport, fill_tables
 from tests.migrations.gate.history import History
 from tests.migrations.gate.relevance import tables_in_play
 from tests.migrations.gate.render import VERSION_TABLE, display_path
+from tests.migrations.gate.sessions import connect
 from tests.migrations.gate.steps import steps
 
 CHECK = "table-rewrite"
@@ -137,29 +138,25 @@ def observe_rewrites(history: History, url: URL, rows: int = 50) -> list[StepRew
     """
     result: list[StepRewrites] = []
     scripts = {script.revision: script for script in history.revisions()}
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        for step in steps(history):
-            script = scripts[step.revision]
-            declaration = read_declaration(script, DECLARATION)
-            observed = StepRewrites(
-                script=script,
-                path=display_path(script, history),
-                declared=declaration.entries,
-                problems=list(declaration.problems),
-            )
-            with engine.connect() as connection:
-                observed.in_play = tables_in_play(history, step, connection)
-                observed.filled = fill_tables(connection, rows, only=observed.in_play)
-                before = relations(connection)
-            history.upgrade(url, step.revision)
-            with engine.connect() as connection:
-                compare(before, relations(connection), observed)
-                observed.rows = row_counts(connection, set(observed.tables))
-            _declaration_problems(observed)
-            result.append(observed)
-    finally:
-        engine.dispose()
+    for step in steps(history):
+        script = scripts[step.revision]
+        declaration = read_declaration(script, DECLARATION)
+        observed = StepRewrites(
+            script=script,
+            path=display_path(script, history),
+            declared=declaration.entries,
+            problems=list(declaration.problems),
+        )
+        with connect(url) as connection:
+            observed.in_play = tables_in_play(history, step, connection)
+            observed.filled = fill_tables(connection, rows, only=observed.in_play)
+            before = relations(connection)
+        history.upgrade(url, step.revision)
+        with connect(url) as connection:
+            compare(before, relations(connection), observed)
+            observed.rows = row_counts(connection, set(observed.tables))
+        _declaration_problems(observed)
+        result.append(observed)
     return result
 
 
