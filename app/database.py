@@ -1,4 +1,4 @@
-"""The engine and the per-request session, both built lazily from the settings.
+"""The engine and the per-request transaction, both built lazily from the settings.
 
 Routes are plain `def` functions, so FastAPI runs them in its worker threads and psycopg2's
 blocking calls never stall the event loop; `configure_worker_threads` keeps those threads within the
@@ -8,17 +8,15 @@ pool so a thread always finds a connection or gives up after `db_pool_timeout` w
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
 from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.settings import Settings, get_settings, normalise_database_url
@@ -34,10 +32,10 @@ def build_engine(settings: Settings) -> Engine:
     `isolation_level="AUTOCOMMIT"`: every route runs exactly one statement (the list's count
     and page are one statement too), and a single statement is atomic and committed when it
     returns, so a transaction around it only adds two round trips (psycopg2 sends BEGIN on
-    its own, then COMMIT). Without them a read is one round trip instead of three, and
-    `session.commit()` (which routes still call, and which the tests' savepoint-joined
-    sessions need) costs nothing on the wire. A route that ever needs two statements to be
-    atomic must run them on a connection from an engine without this option.
+    its own, then COMMIT). Without them a read is one round trip instead of three, and the
+    commit at the end of a route's `with begin()` block (which the tests' savepoints need)
+    costs nothing on the wire. A route that ever needs two statements to be atomic must run
+    them on a connection from an engine without this option.
 
     Connections idle for `db_pool_ping_idle_seconds` or more are tested before reuse (see
     `ping_idle_connections`), so the service recovers by itself when PostgreSQL comes back.
@@ -112,26 +110,26 @@ def dispose_engine() -> None:
     get_engine.cache_clear()
 
 
-async def get_session() -> AsyncIterator[Session]:
-    """One session per request. Routes commit explicitly, before they answer.
+Begin = Callable[[], AbstractContextManager[Connection]]
+"""Opens a transaction and yields its connection; commits when the block exits cleanly."""
 
-    `async` so FastAPI runs it on the event loop: a sync generator dependency costs two extra
-    worker-thread hops per request (enter and exit), for work that touches no socket. Creating a
-    `Session` opens nothing (the route's thread checks a connection out on first use), and
-    closing one whose transaction already ended is pure bookkeeping. Only when a transaction is
-    still open (the route failed before committing) does closing mean a ROLLBACK on the wire,
-    and that runs in a worker thread so the event loop never waits on PostgreSQL.
 
-    Tests replace this dependency (`app.dependency_overrides[get_session]`) with any session.
+async def get_begin() -> Begin:
+    """How a route opens its transaction: `with begin() as connection:` (the engine's `begin`).
+
+    The block commits when it exits cleanly and rolls back when it raises, so a route can only
+    answer after its write committed. Checking the connection out, running the statement,
+    committing and checking in all happen in the route's worker thread; the event loop never
+    waits on PostgreSQL.
+
+    `async` and not a generator, so FastAPI resolves it on the event loop with no exit stack and
+    no worker-thread hop: all it does is hand over a function. (A generator dependency yielding
+    an ORM `Session` cost about a fifth of each request's CPU in bookkeeping; see RESULTS.md.)
+
+    Tests replace this dependency (`app.dependency_overrides[get_begin]`), for instance with
+    one that opens a savepoint on a connection they roll back afterwards.
     """
-    session = Session(get_engine(), autoflush=False, expire_on_commit=False)
-    try:
-        yield session
-    finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)
-        else:
-            session.close()
+    return get_engine().begin
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+BeginDep = Annotated[Begin, Depends(get_begin)]

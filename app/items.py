@@ -2,7 +2,8 @@
 
 Handlers are plain `def`: FastAPI runs them in worker threads, so psycopg2's blocking calls never
 stall the event loop (the tutorial's `async def` handlers did, and deadlocked under load). Each
-handler commits before it returns, so a success is only ever reported for a committed write (in
+handler runs its statement inside `with begin() as connection:`, which commits when the block
+ends, before the response is built, so a success is only ever reported for a committed write (in
 production each route's single statement is its own transaction: see `app.database`).
 
 Handlers validate each row once against `ItemRead` and return the JSON bytes themselves. Returning
@@ -21,7 +22,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import RowMapping
 
 from app import repository
-from app.database import SessionDep
+from app.database import BeginDep
 from app.models import ID_MAX
 from app.schemas import ErrorBody, ItemCreate, ItemRead, ItemUpdate
 
@@ -78,10 +79,10 @@ def _not_found(item_id: int) -> HTTPException:
         },
     },
 )
-def create_item(data: ItemCreate, session: SessionDep) -> Response:
+def create_item(data: ItemCreate, begin: BeginDep) -> Response:
     """Create an item; `quantity` defaults to 0."""
-    row = repository.create_item(session, data.model_dump())
-    session.commit()
+    with begin() as connection:
+        row = repository.create_item(connection, data.model_dump())
     response = _item_response(row, status.HTTP_201_CREATED)
     response.headers["Location"] = f"{router.prefix}/{row['id']}"
     return response
@@ -104,15 +105,15 @@ def create_item(data: ItemCreate, session: SessionDep) -> Response:
     },
 )
 def read_items(
-    session: SessionDep,
+    begin: BeginDep,
     skip: Annotated[int, Query(ge=0, le=ID_MAX, description="Items to skip.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")
     ] = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """List items in id order, `limit` at a time from `skip`; the total is in `X-Total-Count`."""
-    total, rows = repository.list_items(session, skip=skip, limit=limit)
-    session.commit()
+    with begin() as connection:
+        total, rows = repository.list_items(connection, skip=skip, limit=limit)
     body = _ITEMS_JSON.dump_json([ItemRead.model_validate(row) for row in rows])
     response = Response(body, media_type="application/json")
     response.headers["X-Total-Count"] = str(total)
@@ -120,20 +121,20 @@ def read_items(
 
 
 @router.get("/{item_id}", response_model=ItemRead, responses={**_COMMON, 404: _NOT_FOUND})
-def read_item(item_id: ItemIdPath, session: SessionDep) -> Response:
+def read_item(item_id: ItemIdPath, begin: BeginDep) -> Response:
     """Read one item."""
-    row = repository.get_item(session, item_id)
-    session.commit()
+    with begin() as connection:
+        row = repository.get_item(connection, item_id)
     if row is None:
         raise _not_found(item_id)
     return _item_response(row)
 
 
 @router.put("/{item_id}", response_model=ItemRead, responses={**_WITH_BODY, 404: _NOT_FOUND})
-def update_item(item_id: ItemIdPath, data: ItemUpdate, session: SessionDep) -> Response:
+def update_item(item_id: ItemIdPath, data: ItemUpdate, begin: BeginDep) -> Response:
     """Change the fields given (any of name, price, quantity); the others stay as they are."""
-    row = repository.update_item(session, item_id, data.model_dump())
-    session.commit()
+    with begin() as connection:
+        row = repository.update_item(connection, item_id, data.model_dump())
     if row is None:
         raise _not_found(item_id)
     return _item_response(row)
@@ -144,10 +145,10 @@ def update_item(item_id: ItemIdPath, data: ItemUpdate, session: SessionDep) -> R
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**_COMMON, 404: _NOT_FOUND},
 )
-def delete_item(item_id: ItemIdPath, session: SessionDep) -> Response:
+def delete_item(item_id: ItemIdPath, begin: BeginDep) -> Response:
     """Delete an item."""
-    deleted = repository.delete_item(session, item_id)
-    session.commit()
+    with begin() as connection:
+        deleted = repository.delete_item(connection, item_id)
     if not deleted:
         raise _not_found(item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,13 +1,14 @@
-"""The SQL behind each route, written with SQLAlchemy Core on the request's session.
+"""The SQL behind each route, written with SQLAlchemy Core on the route's connection.
 
 Core rather than ORM entities: every route is one statement whose `RETURNING` hands back the row
 as it was committed, with no identity map to keep in sync and a third of the per-request cost.
+Each function takes the `Connection` of the route's `with begin()` block, so the statement runs
+inside that block's transaction (in tests, a savepoint the test rolls back) and no ORM `Session`
+is built for a single statement.
 
 Statements are built once, at import, with bound parameters: SQLAlchemy then reuses their cache
 key and compiled form on every request instead of rebuilding and re-hashing a new statement.
-They run on `session.connection()`, inside the session's transaction (so `session.commit()` and
-the tests' savepoint-joined sessions behave exactly as before), but skip the ORM's execution
-layer, which a Core statement does not need. Measured with `python -m bench`, see RESULTS.md.
+Measured with `python -m bench`, see RESULTS.md.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, delete, func, insert, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, true, update
 
 from app.models import items_table
 
@@ -48,44 +48,48 @@ def _list_statement() -> Any:
 _LIST = _list_statement()
 
 
-def create_item(session: Session, values: Mapping[str, Any]) -> RowMapping:
+def create_item(connection: Connection, values: Mapping[str, Any]) -> RowMapping:
     """Insert one item and return it as stored."""
-    return session.connection().execute(_INSERT, dict(values)).mappings().one()
+    return connection.execute(_INSERT, dict(values)).mappings().one()
 
 
-def get_item(session: Session, item_id: int) -> RowMapping | None:
+def get_item(connection: Connection, item_id: int) -> RowMapping | None:
     """The item with this id, or None."""
-    result = session.connection().execute(_GET, {"item_id": item_id})
+    result = connection.execute(_GET, {"item_id": item_id})
     return result.mappings().one_or_none()
 
 
-def list_items(session: Session, *, skip: int, limit: int) -> tuple[int, Sequence[RowMapping]]:
+def list_items(
+    connection: Connection, *, skip: int, limit: int
+) -> tuple[int, Sequence[RowMapping]]:
     """One page of items in id order, and the total number of items.
 
     The count and the page come from one statement, hence one snapshot: under concurrent writes
     `X-Total-Count` always matches the rows it is sent with. The outer join keeps the total when
     the page is empty (`skip` past the end).
     """
-    result = session.connection().execute(_LIST, {"skip": skip, "limit": limit})
+    result = connection.execute(_LIST, {"skip": skip, "limit": limit})
     rows = result.mappings().all()
     total = int(rows[0]["total"]) if rows else 0
     items = [row for row in rows if row["id"] is not None]
     return total, items
 
 
-def update_item(session: Session, item_id: int, changes: Mapping[str, Any]) -> RowMapping | None:
+def update_item(
+    connection: Connection, item_id: int, changes: Mapping[str, Any]
+) -> RowMapping | None:
     """Apply `changes` to one item and return it as stored, or None when it does not exist."""
     if not changes:
-        return get_item(session, item_id)
+        return get_item(connection, item_id)
     statement = (
         update(items_table)
         .where(items_table.c.id == item_id)
         .values(dict(changes))
         .returning(*_ITEM_COLUMNS)
     )
-    return session.connection().execute(statement).mappings().one_or_none()
+    return connection.execute(statement).mappings().one_or_none()
 
 
-def delete_item(session: Session, item_id: int) -> bool:
+def delete_item(connection: Connection, item_id: int) -> bool:
     """Delete one item; False when there was nothing to delete."""
-    return session.connection().execute(_DELETE, {"item_id": item_id}).first() is not None
+    return connection.execute(_DELETE, {"item_id": item_id}).first() is not None

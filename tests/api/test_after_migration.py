@@ -16,9 +16,8 @@ import pytest
 from fastapi import FastAPI, status
 from fastapi.testclient import TestClient
 from sqlalchemy import URL, create_engine, text
-from sqlalchemy.orm import Session
 
-from app.database import get_session
+from app.database import Begin, get_begin
 from app.items import MAX_PAGE_SIZE
 from app.main import create_app
 from app.models import ID_MAX, NAME_MAX_LENGTH
@@ -73,15 +72,14 @@ def migrated_url(postgres_server: PostgresServer) -> Iterator[URL]:
 
 @pytest.fixture(scope="module")
 def migrated_client(migrated_url: URL) -> Iterator[TestClient]:
-    """A client whose app reads the migrated database, through the app's own session dependency."""
+    """A client whose app reads the migrated database, through its own `get_begin` dependency."""
     engine = create_engine(migrated_url)
     app: FastAPI = create_app()
 
-    def session_on_migrated_database() -> Iterator[Session]:
-        with Session(engine, autoflush=False, expire_on_commit=False) as session:
-            yield session
+    async def begin_on_migrated_database() -> Begin:
+        return engine.begin
 
-    app.dependency_overrides[get_session] = session_on_migrated_database
+    app.dependency_overrides[get_begin] = begin_on_migrated_database
     try:
         yield TestClient(app, raise_server_exceptions=False)
     finally:

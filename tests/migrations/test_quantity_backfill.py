@@ -20,9 +20,8 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from app.database import get_session
+from app.database import Begin, get_begin
 from app.main import create_app
 from app.models import NAME_MAX_LENGTH, WHITESPACE
 from tests.migrations.gate.history import History, fixture_history
@@ -75,17 +74,16 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[Api]:
-    """The app built as production builds it, its sessions on the database under test."""
+    """The app built as production builds it, its transactions on the database under test."""
     app = create_app()
     with TestClient(app, raise_server_exceptions=False) as client:
         holder = Api(client=client)
 
-        def session() -> Iterator[Session]:
+        async def begin() -> Begin:
             assert holder.engine is not None
-            with Session(holder.engine, autoflush=False, expire_on_commit=False) as s:
-                yield s
+            return holder.engine.begin
 
-        app.dependency_overrides[get_session] = session
+        app.dependency_overrides[get_begin] = begin
         yield holder
 
 

@@ -1,9 +1,9 @@
 """Run the API against one shared database, each test (or hypothesis example) in a transaction
 that is rolled back at the end, whatever the app committed.
 
-The app's session joins the outer transaction with `join_transaction_mode="create_savepoint"`:
-its `commit()` releases a savepoint and its `rollback()` returns to one, so the app behaves as in
-production while nothing it writes outlives the test.
+Each route's `with begin()` block becomes a savepoint on the test's connection: a clean exit
+releases it and an error rolls back to it, so the app behaves as in production (every route
+commits before it answers) while nothing it writes outlives the test.
 """
 
 from __future__ import annotations
@@ -13,32 +13,30 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session
 
-from app.database import get_session
+from app.database import Begin, get_begin
 
 
 @contextmanager
 def rolled_back(engine: Engine, app: FastAPI) -> Iterator[Connection]:
-    """Bind `app`'s sessions to a fresh transaction on `engine`; roll it back on exit.
+    """Run `app`'s transactions as savepoints in a fresh transaction on `engine`; roll it back.
 
     Yields the connection, so a test can read the table exactly as the app left it.
     """
     with engine.connect() as connection:
         transaction = connection.begin()
 
-        def session_in_transaction() -> Iterator[Session]:
-            with Session(
-                bind=connection,
-                join_transaction_mode="create_savepoint",
-                autoflush=False,
-                expire_on_commit=False,
-            ) as session:
-                yield session
+        @contextmanager
+        def savepoint() -> Iterator[Connection]:
+            with connection.begin_nested():
+                yield connection
 
-        app.dependency_overrides[get_session] = session_in_transaction
+        async def begin_savepoint() -> Begin:
+            return savepoint
+
+        app.dependency_overrides[get_begin] = begin_savepoint
         try:
             yield connection
         finally:
-            app.dependency_overrides.pop(get_session, None)
+            app.dependency_overrides.pop(get_begin, None)
             transaction.rollback()
