@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import anyio.to_thread
 import pytest
+from fastapi import status
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import URL, text
 
-from app.database import DatabaseNotConfiguredError, build_engine
-from app.main import configure_worker_threads
-from app.settings import Settings, available_cpus, normalise_database_url
+from app.database import DatabaseNotConfiguredError, build_engine, dispose_engine
+from app.main import configure_worker_threads, create_app
+from app.settings import Settings, available_cpus, get_settings, normalise_database_url
 
 
 @pytest.mark.parametrize(
@@ -61,6 +65,36 @@ def test_building_the_app_needs_no_database(monkeypatch: pytest.MonkeyPatch) -> 
 def test_no_database_url_is_a_clear_error() -> None:
     with pytest.raises(DatabaseNotConfiguredError, match="DATABASE_URL is not set"):
         build_engine(Settings(database_url=None))
+
+
+def test_without_a_database_url_every_route_answers_503(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The real `get_begin` builds the engine on a route's first use: with nothing configured
+    that is a 503 with `Retry-After` (the operator may still set it), never a 500."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no `.env` to read a URL from
+    get_settings.cache_clear()
+    dispose_engine()
+    try:
+        client = TestClient(create_app(Settings(database_url=None)))
+        body = {"name": "Blue mug", "price": 9.5}
+        for method, path in [
+            ("GET", "/items"),
+            ("GET", "/items/1"),
+            ("POST", "/items"),
+            ("PUT", "/items/1"),
+            ("DELETE", "/items/1"),
+        ]:
+            response = client.request(
+                method, path, json=body if method in {"POST", "PUT"} else None
+            )
+            assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE, (method, path)
+            assert response.headers["Retry-After"].isdigit()
+            assert "database" in response.json()["detail"]
+    finally:
+        get_settings.cache_clear()
+        dispose_engine()
 
 
 def test_route_threads_default_to_the_pool_but_at_most_two_per_cpu() -> None:
