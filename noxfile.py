@@ -24,10 +24,10 @@ def install(session: nox.Session, *groups: str) -> None:
     session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups))
 
 
-def pytest(session: nox.Session, *paths: str) -> None:
-    """Run pytest on `paths`, passing the session's arguments through."""
+def pytest(session: nox.Session, *arguments: str) -> None:
+    """Run pytest with `arguments` (paths, options), then the session's own arguments."""
     install(session, "test")
-    session.run("pytest", *paths, *session.posargs)
+    session.run("pytest", *arguments, *session.posargs)
 
 
 @nox.session
@@ -46,6 +46,13 @@ def api(session: nox.Session) -> None:
 def migrations(session: nox.Session) -> None:
     """Run the migration gate alone: every check on every revision."""
     pytest(session, "tests/migrations")
+
+
+@nox.session(default=False)
+def gate(session: nox.Session) -> None:
+    """Judge the project's migration history only: every check on every revision, without the
+    gate's self-tests on fixture histories (those run in `migrations` and `tests`)."""
+    pytest(session, "tests/migrations", "-m", "history")
 
 
 @nox.session(default=False)

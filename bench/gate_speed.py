@@ -1,12 +1,13 @@
 """Gate speed: the full migration gate and pytest-alembic's four built-ins on 25/50/100 revisions.
 
 For each chain length the project is copied (working tree, so the gate runs as it stands now),
-a synthetic chain is appended with matching models (`bench/synthetic_chain.py`), and three
+a synthetic chain is appended with matching models (`bench/synthetic_chain.py`), and four
 pytest runs are timed back to back on the copy: the whole gate (`pytest tests/migrations`),
-the four built-ins alone (a generated `tests/bench_builtins/`), and the gate under
-`pytest-xdist -n auto`. Seconds per revision use the total chain length (synthetic + the
-project's own); the marginal cost per added revision (slope between chain lengths) shows
-whether the gate grows linearly, free of pytest's fixed start-up cost.
+its checks of the history alone, without the self-tests on fixture histories (`-m history`,
+what `nox -s gate` runs), the four built-ins alone (a generated `tests/bench_builtins/`), and
+the whole gate under `pytest-xdist -n auto`. Seconds per revision use the total chain length
+(synthetic + the project's own); the marginal cost per added revision (slope between chain
+lengths) shows whether the gate grows linearly, free of pytest's fixed start-up cost.
 """
 
 from __future__ import annotations
@@ -88,6 +89,18 @@ class PytestRun:
     failures: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ChainRuns:
+    """The timed runs on one chain: `total` revisions in all (synthetic + the project's)."""
+
+    count: int
+    total: int
+    gate: PytestRun
+    history: PytestRun
+    builtins: PytestRun
+    parallel: PytestRun | None
+
+
 def _project_head() -> str:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:
@@ -162,7 +175,7 @@ def run_gate_benchmark(
     xdist: bool = True,
     smoke: bool = False,
 ) -> None:
-    """Time the gate, the built-ins and (with `xdist`) the gate under `-n auto` per chain.
+    """Time the gate, its history checks, the built-ins and (`xdist`) the gate under `-n auto`.
 
     `smoke` (quick mode) only proves the harness: the copy, the chain and its models are built,
     the gate is collected and the built-ins run; a full gate run takes minutes per size.
@@ -173,7 +186,7 @@ def run_gate_benchmark(
         f"gate as found now: {len(gate_files)} test modules in tests/migrations: "
         f"{', '.join(gate_files) or 'none'}"
     )
-    rows: list[tuple[int, int, PytestRun, PytestRun, PytestRun | None]] = []
+    rows: list[ChainRuns] = []
     for count in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-gate-") as folder:
             project = Path(folder) / "project"
@@ -187,12 +200,14 @@ def run_gate_benchmark(
                 )
                 continue
             gate = run_pytest(project, server, "tests/migrations")
+            history = run_pytest(project, server, "tests/migrations", "-m", "history")
             builtins = run_pytest(project, server, "tests/bench_builtins")
             parallel = (
                 run_pytest(project, server, "tests/migrations", "-n", "auto") if xdist else None
             )
             out(
-                f"  {count} synthetic: gate {gate.seconds:.1f}s ({gate.summary}); built-ins "
+                f"  {count} synthetic: gate {gate.seconds:.1f}s ({gate.summary}); history "
+                f"checks {history.seconds:.1f}s ({history.summary}); built-ins "
                 f"{builtins.seconds:.1f}s ({builtins.summary})"
                 + (
                     f"; gate -n auto {parallel.seconds:.1f}s ({parallel.summary})"
@@ -200,33 +215,48 @@ def run_gate_benchmark(
                     else ""
                 )
             )
-            for failure in dict.fromkeys(gate.failures + builtins.failures):
+            for failure in dict.fromkeys(gate.failures + history.failures + builtins.failures):
                 out(f"    {failure}")
-            rows.append((count, total, gate, builtins, parallel))
+            rows.append(ChainRuns(count, total, gate, history, builtins, parallel))
     if smoke:
         return
+    _report(rows, out)
+
+
+def _report(rows: Sequence[ChainRuns], out: Callable[[str], None]) -> None:
+    """The table, and the marginal cost per added revision between the first and last chain."""
     out("")
     out(
-        "| synthetic revs | chain length | gate s | gate s/rev | built-ins s | built-ins s/rev | "
-        "gate / built-ins | gate -n auto s | xdist speed-up |"
+        "| synthetic revs | chain length | gate s | gate s/rev | history checks s | "
+        "built-ins s | built-ins s/rev | gate / built-ins | history / built-ins | "
+        "gate -n auto s | xdist speed-up |"
     )
-    out("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for count, total, gate, builtins, parallel in rows:
+    out("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        gate, history, builtins, parallel = row.gate, row.history, row.builtins, row.parallel
         speed_up = f"{gate.seconds / parallel.seconds:.2f}x" if parallel else "not run"
         parallel_seconds = f"{parallel.seconds:.1f}" if parallel else "-"
         out(
-            f"| {count} | {total} | {gate.seconds:.1f} | {gate.seconds / total:.2f} | "
-            f"{builtins.seconds:.1f} | {builtins.seconds / total:.2f} | "
-            f"{gate.seconds / builtins.seconds:.2f} | {parallel_seconds} | {speed_up} |"
+            f"| {row.count} | {row.total} | {gate.seconds:.1f} | {gate.seconds / row.total:.2f} | "
+            f"{history.seconds:.1f} | {builtins.seconds:.1f} | "
+            f"{builtins.seconds / row.total:.2f} | {gate.seconds / builtins.seconds:.2f} | "
+            f"{history.seconds / builtins.seconds:.2f} | {parallel_seconds} | {speed_up} |"
         )
-    if len(rows) >= 2:
-        first_count, _, first_gate, first_builtins, _ = rows[0]
-        last_count, _, last_gate, last_builtins, _ = rows[-1]
-        added = last_count - first_count
-        gate_slope = (last_gate.seconds - first_gate.seconds) / added
-        builtins_slope = (last_builtins.seconds - first_builtins.seconds) / added
-        ratio = gate_slope / builtins_slope if builtins_slope > 0 else float("nan")
+    if len(rows) < 2:
+        return
+    first, last = rows[0], rows[-1]
+    added = last.count - first.count
+
+    def slope(pick: Callable[[ChainRuns], PytestRun]) -> float:
+        return (pick(last).seconds - pick(first).seconds) / added
+
+    builtins_slope = slope(lambda row: row.builtins)
+    for label, pick in (
+        ("gate", lambda row: row.gate),
+        ("history checks", lambda row: row.history),
+    ):
+        ratio = slope(pick) / builtins_slope if builtins_slope > 0 else float("nan")
         out(
-            f"marginal cost per added revision ({first_count} -> {last_count}): gate "
-            f"{gate_slope:.2f}s, built-ins {builtins_slope:.2f}s, ratio {ratio:.2f}"
+            f"marginal cost per added revision ({first.count} -> {last.count}): {label} "
+            f"{slope(pick):.2f}s, built-ins {builtins_slope:.2f}s, ratio {ratio:.2f}"
         )

@@ -8,6 +8,7 @@ milliseconds, so every test gets its own.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import URL, Engine, create_engine, pool
@@ -17,6 +18,21 @@ from tests.migrations.gate.upgrade import RevisionTemplates, walk_upgrades
 from tests.migrations.gate.working import empty_public_schema
 from tests.support.migrations import alembic_config as project_alembic_config
 from tests.support.postgres import PostgresServer
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test named for the project that lacks `@pytest.mark.history`.
+
+    `nox -s gate` runs only the marked tests, so an unmarked check of the project's history
+    would silently drop out of it; a name with "project" in it is the usual tell.
+    """
+    for item in items:
+        in_gate = item.path.is_relative_to(Path(__file__).parent)
+        if in_gate and "project" in item.name and item.get_closest_marker("history") is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} is named for the project but is not marked @pytest.mark.history, "
+                "so `nox -s gate` would skip it: mark it, or rename it if it tests the gate itself"
+            )
 
 
 @pytest.fixture

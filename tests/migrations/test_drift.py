@@ -75,6 +75,7 @@ def _migrated(server_url: tuple[PostgresServer, URL], name: str) -> tuple[Postgr
     return server, url
 
 
+@pytest.mark.history
 def test_project_head_matches_app_models(
     models_scratch: URL,
     project_templates: RevisionTemplates,
@@ -218,6 +219,7 @@ def test_drift_command_reports_once_and_fails(postgres_server: PostgresServer) -
     assert report(passed, failures).startswith("drift: none")
 
 
+@pytest.mark.history
 def test_drift_command_runs_the_new_revision_lint_on_the_project(
     postgres_server: PostgresServer, project_history: History
 ) -> None:

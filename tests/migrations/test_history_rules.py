@@ -29,6 +29,7 @@ CORRECT_HISTORIES = (
 )
 
 
+@pytest.mark.history
 @pytest.mark.parametrize("rule", HISTORY_RULES, ids=lambda rule: rule.__name__)
 def test_project_history_follows_rule(
     project_history: History, rule: Callable[[History], None]

@@ -90,6 +90,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.history
 def test_cli_passes_on_the_project_and_lists_its_waivers(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

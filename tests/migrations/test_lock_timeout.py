@@ -25,6 +25,7 @@ GENEROUS = 10.0  # seconds; lock_timeout is 20ms, so this only fails when nothin
 QUANTITY_REVISION = "9a4f2e61c8d5"
 
 
+@pytest.mark.history
 def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(
     project_templates: RevisionTemplates,
 ) -> None:

@@ -16,6 +16,7 @@ from tests.migrations.gate.render import parent_of, slug
 from tests.support.migrations import PROJECT_ROOT
 
 
+@pytest.mark.history
 def test_every_project_revision_renders_both_ways() -> None:
     history = History()
     rendered = check_offline_sql(history)

@@ -7,12 +7,15 @@ checks add. Collected by import because pytest-alembic's own collector breaks py
 `tests/conftest.py` exists (never create that file).
 """
 
+import pytest
 from pytest_alembic.tests import (
     test_model_definitions_match_ddl,
     test_single_head_revision,
     test_up_down_consistency,
     test_upgrade,
 )
+
+pytestmark = pytest.mark.history
 
 __all__ = [
     "test_model_definitions_match_ddl",

@@ -139,11 +139,13 @@ def assert_backfilled_and_served(served: Served, rows: list[dict[str, Any]]) -> 
     assert all(item["quantity"] == 0 for item in served.listing)
 
 
+@pytest.mark.history
 def test_edge_rows_are_backfilled_and_served(api: Api, old_database: WorkingDatabase) -> None:
     served = serve_old_rows(api, old_database, EDGE_ROWS, ADD_QUANTITY)
     assert_backfilled_and_served(served, EDGE_ROWS)
 
 
+@pytest.mark.history
 @settings(max_examples=5)
 @given(rows=old_rows)
 def test_any_old_rows_are_backfilled_and_served(

@@ -12,6 +12,7 @@ from tests.migrations.gate.racing import check_racing_upgraders
 from tests.migrations.gate.upgrade import RevisionTemplates
 
 
+@pytest.mark.history
 def test_two_upgraders_apply_the_project_once(
     scratch_database_url: URL, project_templates: RevisionTemplates
 ) -> None:

@@ -10,6 +10,7 @@ from tests.migrations.gate.history import History, fixture_history
 from tests.migrations.gate.rewrites import check_rewrites, observe_rewrites
 
 
+@pytest.mark.history
 def test_project_revisions_rewrite_nothing_and_ran_on_rows(scratch_database_url: URL) -> None:
     steps = check_rewrites(History(), scratch_database_url)
     assert [step.script.revision for step in steps] == [s.revision for s in History().revisions()]

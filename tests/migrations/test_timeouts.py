@@ -12,6 +12,7 @@ from tests.migrations.gate.render import DIRECTIONS, RevisionSql, render_revisio
 from tests.migrations.gate.timeouts import check_timeouts_in_offline_sql, unprotected_statements
 
 
+@pytest.mark.history
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize("revision", [script.revision for script in History().revisions()])
 def test_timeouts_are_set_before_anything_else(revision: str, direction: str) -> None:
@@ -25,7 +26,11 @@ def test_timeouts_are_set_before_anything_else(revision: str, direction: str) ->
 
 
 @pytest.mark.parametrize(
-    "history", [History(), fixture_history("safe_changes")], ids=["project", "safe_changes"]
+    "history",
+    [
+        pytest.param(History(), id="project", marks=pytest.mark.history),
+        pytest.param(fixture_history("safe_changes"), id="safe_changes"),
+    ],
 )
 def test_correct_histories_never_run_a_statement_without_timeouts(history: History) -> None:
     """The project, and correct changes including CONCURRENTLY inside autocommit_block()."""

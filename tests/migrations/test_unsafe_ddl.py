@@ -13,6 +13,7 @@ from tests.migrations.gate.squawk import is_squawk_rule, run_squawk
 PROJECT_REVISIONS = [script.revision for script in History().revisions()]
 
 
+@pytest.mark.history
 @pytest.mark.parametrize("revision", PROJECT_REVISIONS)
 def test_project_revision_passes_the_lint(revision: str) -> None:
     """Each real revision is clean, every waiver it carries matched a finding."""

@@ -12,6 +12,7 @@ from tests.migrations.gate.upgrade import RevisionTemplates, check_upgrade
 from tests.support.postgres import PostgresServer
 
 
+@pytest.mark.history
 def test_project_upgrades_base_to_head(
     project_templates: RevisionTemplates, project_history: History
 ) -> None:

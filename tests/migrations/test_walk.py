@@ -20,6 +20,7 @@ from tests.support.postgres import PostgresServer
 SELF_TEST_EXAMPLES = 15
 
 
+@pytest.mark.history
 @pytest.mark.slow
 def test_project_history_passes_every_step_check(
     postgres_server: PostgresServer, scratch_database_url: URL
