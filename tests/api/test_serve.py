@@ -13,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi import status
 
-from tests.support.migrations import PROJECT_ROOT
+from tests.support.migrations import PROJECT_ROOT, alembic_config
 from tests.support.postgres import PostgresServer
 
 STARTUP_SECONDS = 60
@@ -90,27 +91,23 @@ def test_serve_uses_database_url_and_migrates_it(
 
 
 def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServer) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with postgres_server.temporary_database("items_cli") as url:
         environment = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
-        command = [sys.executable, "-m", "app.alembic_cli"]
-        upgrade = subprocess.run(
-            [*command, "upgrade", "head"],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+
+        def alembic_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "app.alembic_cli", *arguments],
+                cwd=PROJECT_ROOT,
+                env=environment,
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        upgrade = alembic_cli("upgrade", "head")
         assert upgrade.returncode == 0, upgrade.stderr
-        current = subprocess.run(
-            [*command, "current"],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        current = alembic_cli("current")
         assert current.returncode == 0, current.stderr
-        assert "9a4f2e61c8d5 (head)" in current.stdout
+        assert f"{head} (head)" in current.stdout
