@@ -20,8 +20,6 @@ from tests.migrations.gate.steps import steps
 from tests.migrations.gate.upgrade import RevisionTemplates
 
 GENEROUS = 10.0  # seconds; lock_timeout is 20ms, so this only fails when nothing timed out
-
-
 QUANTITY_REVISION = "9a4f2e61c8d5"
 
 

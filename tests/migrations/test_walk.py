@@ -43,12 +43,11 @@ def test_project_history_passes_every_step_check(
 def test_correct_histories_pass_the_walk(
     postgres_server: PostgresServer, scratch_database_url: URL, name: str
 ) -> None:
+    history = fixture_history(name)
     reports = walk_history(
-        fixture_history(name),
-        postgres_server,
-        scratch=scratch_database_url,
-        examples=SELF_TEST_EXAMPLES,
+        history, postgres_server, scratch=scratch_database_url, examples=SELF_TEST_EXAMPLES
     )
+    assert [r.step.revision for r in reports] == [s.revision for s in history.revisions()]
     assert all(report.failure.error for report in reports)
 
 

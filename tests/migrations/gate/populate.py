@@ -28,6 +28,7 @@ from tests.migrations.gate.catalog import CatalogSnapshot, take_snapshot
 from tests.migrations.gate.declarations import read_declaration
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.history import History
+from tests.migrations.gate.relevance import TablesFor
 from tests.migrations.gate.rows import (
     GeneratedRow,
     Row,
@@ -244,7 +245,7 @@ class StepRunner:
         database: WorkingDatabase,
         step: Step,
         *,
-        tables_after: Callable[[Connection], Collection[str]] | None = None,
+        tables_after: TablesFor | None = None,
     ) -> None:
         self.database = database
         self.step = step
@@ -410,7 +411,7 @@ def check_populated_batch(
     step: Step,
     *,
     examples: int,
-    tables_after: Callable[[Connection], Collection[str]] | None = None,
+    tables_after: TablesFor | None = None,
     at_revision: AtRevision | None = None,
 ) -> StepRunner:
     """One round trip of `step` on `examples` hypothesis draws at once (see `generated_plan`)."""

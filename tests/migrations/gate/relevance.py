@@ -14,13 +14,17 @@ database through `op.get_bind()`), or its SQL holds a statement whose reach is n
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from sqlalchemy import Connection, text
 
 from tests.migrations.gate.history import History
 from tests.migrations.gate.render import VERSION_TABLE, OfflineRenderError, render_revision
 from tests.migrations.gate.steps import Step
+
+TablesFor = Callable[[Connection], Collection[str]]
+"""Which tables a check should put rows into, asked of the database as it is at that moment
+(so the tables a step creates count after its upgrade); `tables_in_play` bound to a step."""
 
 _UNBOUNDED_REACH = re.compile(
     r"\bDO\s+(\$|')|\bEXECUTE\b|\bDROP\s+SCHEMA\b|\bCASCADE\b|\bALL\s+TABLES\b|\bOWNED\s+BY\b",

@@ -7,21 +7,18 @@ what its own downgrade left behind ("type … already exists"), fails here, nami
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
-from sqlalchemy import URL, Connection, func, select
+from sqlalchemy import URL, func, select
 
 from tests.migrations.gate.history import History
+from tests.migrations.gate.relevance import TablesFor
 from tests.migrations.gate.rows import insert_rows, reflect_schema, sample_rows
 from tests.migrations.gate.sessions import connect
 from tests.migrations.gate.steps import Step, run_step, steps
 
 CHECK = "stairway"
-
-
-TablesFor = Callable[[Connection], Collection[str]]
-"""Which tables to put rows into, asked of the database as it is at each move."""
 
 
 def seed_rows(url: URL, tables_for: TablesFor | None = None) -> list[str]:

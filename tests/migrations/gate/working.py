@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import URL, Connection, Engine, create_engine, pool, text
 
@@ -97,13 +98,15 @@ class WorkingDatabase:
             self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
         return self._engine
 
-    def migrate(self, connection: Connection, command_name: str, target: str) -> None:
+    def migrate(
+        self, connection: Connection, command: Literal["upgrade", "downgrade"], target: str
+    ) -> None:
         """`alembic upgrade|downgrade <target>` through env.py, on `connection`."""
         if connection.in_transaction():
             connection.commit()
         config = self.history.config()
         config.attributes["connection"] = connection
-        self.history.run(config, "upgrade" if command_name == "upgrade" else "downgrade", target)
+        self.history.run(config, command, target)
 
     def build(self) -> None:
         """(Re)create it: a clone of `template`, or an emptied database upgraded to `revision`."""
