@@ -16,6 +16,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from fastapi import status
 
+from tests.support.cli import run_module
 from tests.support.migrations import PROJECT_ROOT, alembic_config
 from tests.support.postgres import PostgresServer
 
@@ -96,15 +97,7 @@ def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServ
         environment = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
 
         def alembic_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "app.alembic_cli", *arguments],
-                cwd=PROJECT_ROOT,
-                env=environment,
-                check=False,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+            return run_module("app.alembic_cli", *arguments, env=environment, timeout=120)
 
         upgrade = alembic_cli("upgrade", "head")
         assert upgrade.returncode == 0, upgrade.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from tests.migrations.gate.history import FIXTURE_HISTORIES, History
 from tests.migrations.gate.lint import lint_new_revisions
 from tests.migrations.gate.lint import main as lint_main
 from tests.migrations.gate.revision_scope import revisions_new_since
-from tests.support.migrations import PROJECT_ROOT
+from tests.support.cli import run_module
 
 
 def git(repo: Path, *args: str) -> None:
@@ -80,14 +79,7 @@ def test_missing_base_falls_back_to_every_revision_and_says_so(
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tests.migrations.gate.lint", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_module("tests.migrations.gate.lint", *args)
 
 
 @pytest.mark.history

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from tests.migrations.gate.history import FIXTURE_HISTORIES, History, fixture_hi
 from tests.migrations.gate.offline import check_offline_sql
 from tests.migrations.gate.render import main as render_main
 from tests.migrations.gate.render import parent_of, slug
-from tests.support.migrations import PROJECT_ROOT
+from tests.support.cli import run_module
 
 
 @pytest.mark.history
@@ -57,14 +56,7 @@ def test_reading_data_through_get_bind_fails_offline_both_ways() -> None:
 
 
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tests.migrations.gate.render", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_module("tests.migrations.gate.render", *args)
 
 
 def test_render_cli_writes_every_revision_up_and_down(tmp_path: Path) -> None:

@@ -1,0 +1,28 @@
+"""Run one of the project's modules as a user runs it from a shell: `python -m <module> …`.
+
+The command-line tests (the serve-side Alembic wrapper, the gate's lint and SQL render commands)
+judge what a user sees: exit code, stdout and stderr of a separate process in the project root.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+
+from tests.support.migrations import PROJECT_ROOT
+
+
+def run_module(
+    module: str, *arguments: str, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m module arguments…` in the project root; its output captured, never raising."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=PROJECT_ROOT,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
