@@ -63,7 +63,7 @@ def drift(session: nox.Session) -> None:
     """
     install(session, "test")
     base = session.posargs[0] if session.posargs else "origin/main"
-    session.run("python", "-m", "tests.migrations.gate.drift", "--base", base)
+    session.run("python", "-m", "tests.migrations.gate.commands.pull_request", "--base", base)
 
 
 @nox.session(default=False)
@@ -71,7 +71,7 @@ def sql(session: nox.Session) -> None:
     """Write every revision's offline SQL, up and down, for review (default folder sql-review/)."""
     session.install(*RUNTIME)
     arguments = session.posargs or ["--out", "sql-review"]
-    session.run("python", "-m", "tests.migrations.gate.render", *arguments)
+    session.run("python", "-m", "tests.migrations.gate.commands.sql_review", *arguments)
 
 
 @nox.session(default=False)

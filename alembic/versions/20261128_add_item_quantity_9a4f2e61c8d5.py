@@ -32,7 +32,7 @@ depends_on: str | Sequence[str] | None = None
 
 CHECK_NAME = "ck_items_quantity_non_negative"
 
-# Read by the migration gate's squawk lint (tests/migrations/gate/lint.py).
+# Read by the migration gate's squawk lint (tests/migrations/gate/checks/unsafe_ddl.py).
 squawk_waivers = {
     "prefer-bigint-over-int": (
         "quantity is a stock count that the API caps at 2**31-1 (app.models.QUANTITY_MAX), "

@@ -24,7 +24,7 @@ WHITESPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
 )
 
-# Read by the migration gate's squawk lint (tests/migrations/gate/lint.py).
+# Read by the migration gate's squawk lint (tests/migrations/gate/checks/unsafe_ddl.py).
 squawk_waivers = {
     "prefer-text-field": (
         "200 characters is the API's documented limit for name (app.models.NAME_MAX_LENGTH); "

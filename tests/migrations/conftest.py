@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, Engine, create_engine, pool
 
-from tests.migrations.gate.history import History
-from tests.migrations.gate.upgrade import RevisionTemplates, walk_upgrades
-from tests.migrations.gate.working import empty_public_schema
+from tests.migrations.gate.checks.upgrade import RevisionTemplates, walk_upgrades
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.working import empty_public_schema
 from tests.support.migrations import alembic_config as project_alembic_config
 from tests.support.postgres import PostgresServer
 

@@ -6,13 +6,13 @@ import pytest
 from sqlalchemy import URL
 from sqlalchemy.exc import DataError
 
-from tests.migrations.gate.atomic import check_atomic_failure
-from tests.migrations.gate.catalog import snapshot_of
-from tests.migrations.gate.contention import current_version
+from tests.migrations.gate.checks.atomic_failure import check_atomic_failure
+from tests.migrations.gate.checks.unsafe_ddl import lint_revisions
+from tests.migrations.gate.dialects.postgresql.catalog import snapshot_of
+from tests.migrations.gate.engine.contention import current_version
+from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.working import empty_public_schema
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import fixture_history
-from tests.migrations.gate.lint import lint_revisions
-from tests.migrations.gate.working import empty_public_schema
 
 
 def test_revision_failing_halfway_leaves_the_previous_schema(scratch_database_url: URL) -> None:

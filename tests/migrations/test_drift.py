@@ -26,11 +26,12 @@ from sqlalchemy import (
 )
 
 from app.models import NAMING_CONVENTION, Base
-from tests.migrations.gate.drift import check_drift, report, run_checks
-from tests.migrations.gate.edited import named_history
+from tests.migrations.gate.checks.drift import check_drift
+from tests.migrations.gate.checks.upgrade import RevisionTemplates
+from tests.migrations.gate.commands.pull_request import report, run_checks
+from tests.migrations.gate.engine.edited import named_history
+from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.upgrade import RevisionTemplates
 from tests.support.postgres import PostgresServer
 
 
@@ -205,7 +206,7 @@ def test_enum_label_drift_is_caught_by_the_catalog(
 
 
 def test_drift_command_reports_once_and_fails(postgres_server: PostgresServer) -> None:
-    """What `python -m tests.migrations.gate.drift` runs, on a drifting fixture."""
+    """What `python -m tests.migrations.gate.commands.pull_request` runs, on a drifting fixture."""
     history = fixture_history("clean_widgets")
     drifting = widgets_metadata(size_default="1")
     passed, failures = run_checks(postgres_server, history, drifting, "main", extra_checks=())

@@ -6,10 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.migrations.gate.edited import named_history
-from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.history_rules import (
+from tests.migrations.gate.checks.history_rules import (
     HISTORY_RULES,
     check_downgrade_reverses,
     check_history,
@@ -20,6 +17,9 @@ from tests.migrations.gate.history_rules import (
     check_unique_ids,
     check_upgrade_not_empty,
 )
+from tests.migrations.gate.engine.edited import named_history
+from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.failure import GateFailure
 
 CORRECT_HISTORIES = (
     "clean_widgets",

@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.catalog import snapshot_of
-from tests.migrations.gate.contention import (
+from tests.migrations.gate.checks.lock_timeout import check_lock_timeouts
+from tests.migrations.gate.checks.upgrade import RevisionTemplates
+from tests.migrations.gate.dialects.postgresql.catalog import snapshot_of
+from tests.migrations.gate.engine.contention import (
     current_version,
     held_locks,
     is_lock_timeout,
     upgrade_with,
     user_tables,
 )
+from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.engine.steps import steps
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.lock_wait import check_lock_timeouts
-from tests.migrations.gate.steps import steps
-from tests.migrations.gate.upgrade import RevisionTemplates
 
 GENEROUS = 10.0  # seconds; lock_timeout is 20ms, so this only fails when nothing timed out
 QUANTITY_REVISION = "9a4f2e61c8d5"

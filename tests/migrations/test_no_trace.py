@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.edited import named_history
+from tests.migrations.gate.checks.no_trace import check_no_trace
+from tests.migrations.gate.engine.edited import named_history
+from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import fixture_history
-from tests.migrations.gate.no_trace import check_no_trace
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.migrations.gate.checks.offline_sql import check_offline_sql
+from tests.migrations.gate.commands.sql_review import main as render_main
+from tests.migrations.gate.engine.history import FIXTURE_HISTORIES, History, fixture_history
+from tests.migrations.gate.engine.render import parent_of, slug
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import FIXTURE_HISTORIES, History, fixture_history
-from tests.migrations.gate.offline import check_offline_sql
-from tests.migrations.gate.render import main as render_main
-from tests.migrations.gate.render import parent_of, slug
 from tests.support.cli import run_module
 
 
@@ -56,7 +56,7 @@ def test_reading_data_through_get_bind_fails_offline_both_ways() -> None:
 
 
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:
-    return run_module("tests.migrations.gate.render", *args)
+    return run_module("tests.migrations.gate.commands.sql_review", *args)
 
 
 def test_render_cli_writes_every_revision_up_and_down(tmp_path: Path) -> None:

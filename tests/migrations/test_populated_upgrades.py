@@ -7,11 +7,11 @@ import re
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.edited import named_history
+from tests.migrations.gate.checks.populated_upgrade import check_populated
+from tests.migrations.gate.checks.upgrade import check_upgrade
+from tests.migrations.gate.engine.edited import named_history
+from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import fixture_history
-from tests.migrations.gate.populate import check_populated
-from tests.migrations.gate.upgrade import check_upgrade
 from tests.support.postgres import PostgresServer
 
 SELF_TEST_EXAMPLES = 15

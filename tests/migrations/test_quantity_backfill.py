@@ -24,9 +24,9 @@ from sqlalchemy import Engine
 from app.database import Begin, get_begin
 from app.main import create_app
 from app.models import NAME_MAX_LENGTH, WHITESPACE
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.upgrade import RevisionTemplates
-from tests.migrations.gate.working import WorkingDatabase, working_database
+from tests.migrations.gate.checks.upgrade import RevisionTemplates
+from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.engine.working import WorkingDatabase, working_database
 from tests.support.postgres import PostgresServer
 
 CREATE_ITEMS = "3c1d9e4a7b20"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.catalog import snapshot_of
+from tests.migrations.gate.checks.racing_upgraders import check_racing_upgraders
+from tests.migrations.gate.checks.upgrade import RevisionTemplates
+from tests.migrations.gate.dialects.postgresql.catalog import snapshot_of
+from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.racing import check_racing_upgraders
-from tests.migrations.gate.upgrade import RevisionTemplates
 
 
 @pytest.mark.history

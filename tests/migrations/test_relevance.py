@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL, create_engine, pool
 
-from tests.migrations.gate.history import fixture_history
-from tests.migrations.gate.relevance import choose_tables, named_in, tables_in_play
-from tests.migrations.gate.steps import steps
+from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.relevance import choose_tables, named_in, tables_in_play
+from tests.migrations.gate.engine.steps import steps
 
 TABLES = ("items", "items_archive", "orders", "order_lines", "customers", "audit")
 # (child, parent): order_lines -> orders -> customers; audit stands alone.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
+from tests.migrations.gate.checks.table_rewrite import check_rewrites, observe_rewrites
+from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.rewrites import check_rewrites, observe_rewrites
 
 
 @pytest.mark.history
@@ -46,7 +46,7 @@ def test_undeclared_rewrites_and_bad_declarations_fail(scratch_database_url: URL
     failure = raised.value
     text = str(failure)
     assert failure.check == "table-rewrite"
-    assert failure.revision == "tr02_widen, tr03_volatile, tr05_stale, tr06_no_reason"
+    assert failure.revisions == ("tr02_widen", "tr03_volatile", "tr05_stale", "tr06_no_reason")
     assert "revision tr02_widen (tests/migrations/fixtures/table_rewrite/tr02_widen.py):" in text
     assert "table things rewritten (50 rows copied, relfilenode " in text
     assert "indexes rebuilt with it: " in text

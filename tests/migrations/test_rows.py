@@ -9,8 +9,8 @@ from collections import Counter
 from hypothesis import given, settings
 from sqlalchemy import URL, create_engine, pool
 
-from tests.migrations.gate.history import fixture_history
-from tests.migrations.gate.rows import (
+from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.rows import (
     RowsPlan,
     insert_rows,
     reflect_schema,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.edited import named_history
+from tests.migrations.gate.checks.stairway import check_stairway
+from tests.migrations.gate.engine.edited import named_history
+from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import fixture_history
-from tests.migrations.gate.stairway import check_stairway
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.migrations.gate.checks.timeouts import (
+    check_timeouts_in_offline_sql,
+    unprotected_statements,
+)
+from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.engine.render import DIRECTIONS, RevisionSql, render_revision
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.render import DIRECTIONS, RevisionSql, render_revision
-from tests.migrations.gate.timeouts import check_timeouts_in_offline_sql, unprotected_statements
 
 
 @pytest.mark.history
@@ -42,7 +45,7 @@ def test_a_revision_that_disables_lock_timeout_fails() -> None:
         check_timeouts_in_offline_sql(fixture_history("timeouts_disabled"))
     text = str(raised.value)
     assert text.startswith("[timeouts] a migration statement would run without lock_timeout")
-    assert "  revision: td02_no_lock_timeout (up)\n" in text
+    assert "  revision: td02_no_lock_timeout\n" in text
     assert (
         "line 11: `ALTER TABLE things ADD COLUMN note TEXT;` runs with lock_timeout disabled by "
         "`SET lock_timeout = 0;`"

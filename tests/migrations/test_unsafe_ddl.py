@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.migrations.gate.checks.unsafe_ddl import check_unsafe_ddl, lint_revisions
+from tests.migrations.gate.dialects.postgresql.squawk import is_squawk_rule, run_squawk
+from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.lint import check_unsafe_ddl, lint_revisions
-from tests.migrations.gate.render import render_revision
-from tests.migrations.gate.squawk import is_squawk_rule, run_squawk
 
 PROJECT_REVISIONS = [script.revision for script in History().revisions()]
 
@@ -53,7 +53,12 @@ def test_unsafe_failure_names_revision_rule_statement_help_and_waiver() -> None:
         assert f"docs: https://squawkhq.com/docs/{rule}" in section
         assert "safe alternative:" in section
     assert "squawk's help: Use `concurrently` to avoid blocking writes." in text
-    assert raised.value.revision == "ud02_index, ud03_required, ud04_volatile, ud05_widen"
+    assert raised.value.revisions == (
+        "ud02_index",
+        "ud03_required",
+        "ud04_volatile",
+        "ud05_widen",
+    )
     assert 'squawk_waivers = {"require-concurrent-index-creation": "why this is safe' in text
 
 
@@ -82,7 +87,7 @@ def test_bad_waivers_fail_and_excuse_nothing() -> None:
     with pytest.raises(GateFailure) as raised:
         check_unsafe_ddl(fixture_history("bad_waivers"))
     assert "2 unsafe statement(s) and 3 waiver problem(s) in 3 revision(s)" in str(raised.value)
-    assert "revision: bw02_no_reason, bw03_unknown_rule, bw04_unused" in str(raised.value)
+    assert raised.value.revisions == ("bw02_no_reason", "bw03_unknown_rule", "bw04_unused")
 
 
 def test_correct_changes_pass() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.edited import named_history
+from tests.migrations.gate.checks.upgrade import RevisionTemplates, check_upgrade
+from tests.migrations.gate.engine.edited import named_history
+from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.upgrade import RevisionTemplates, check_upgrade
 from tests.support.postgres import PostgresServer
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.atomic import commits_part_way
+from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.engine.render import render_revision
+from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History, fixture_history
-from tests.migrations.gate.render import render_revision
-from tests.migrations.gate.walk import walk_history
 from tests.support.postgres import PostgresServer
 
 SELF_TEST_EXAMPLES = 15
@@ -34,7 +33,7 @@ def test_project_history_passes_every_step_check(
             assert report.rows > 0, report
         outcome = report.failure
         assert outcome.error == "LockNotAvailable: canceling statement due to lock timeout"
-        part_way = commits_part_way(render_revision(history, report.step.revision, "up"))
+        part_way = render_revision(history, report.step.revision, "up").commits_part_way
         assert (outcome.rolled_back, outcome.rerun) == (not part_way, part_way)
     assert any(r.lock_wait is not None and r.lock_wait.gave_up for r in reports)
 

@@ -1,9 +1,19 @@
-"""`GateFailure`: a failed check that says which revision, what differs and how to fix it."""
+"""`GateFailure`: a failed check that says which revision, what differs and how to fix it.
+
+Every field has one meaning everywhere, so a report, a matrix cell and a CI annotation can be
+built from any failure without parsing its text: `revision` is always a bare revision id,
+`revision_file` the path a reviewer opens, `direction` whether the upgrade or the downgrade
+broke.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
+
+Direction = Literal["up", "down"]
+_DIRECTION_WORDS = {"up": "upgrade", "down": "downgrade"}
 
 
 @dataclass
@@ -15,18 +25,48 @@ class GateFailure(AssertionError):
     """
 
     check: str
+    """The check's name, as in the README's check table (`table-rewrite`, `stairway`, …)."""
     problem: str
+    """One sentence: what went wrong."""
     how_to_fix: str
     revision: str | None = None
+    """The revision id that fails (the earliest, when several do); None for the whole history."""
+    revision_file: str | None = None
+    """That revision's file, relative to the project (`alembic/versions/….py`)."""
+    direction: Direction | None = None
+    """Whether the upgrade or the downgrade of `revision` is at fault (None: not one of them)."""
     details: Sequence[str] = field(default_factory=tuple)
+    """What differs: the database error and statement, a catalog diff, the rows."""
+    also_revisions: Sequence[str] = field(default_factory=tuple)
+    """Other revisions failing the same check, each described in `details`."""
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
+    @property
+    def revisions(self) -> tuple[str, ...]:
+        """Every revision this failure is about (empty: the history as a whole)."""
+        first = () if self.revision is None else (self.revision,)
+        return (*first, *self.also_revisions)
+
+    def located(self, revision_file: str | None) -> GateFailure:
+        """This failure with `revision_file` filled in where the check did not know it."""
+        if self.revision_file is None and revision_file is not None:
+            self.revision_file = revision_file
+            self.args = (str(self),)
+        return self
+
     def __str__(self) -> str:
         lines = [f"[{self.check}] {self.problem}"]
         if self.revision is not None:
-            lines.append(f"  revision: {self.revision}")
+            where = self.revision
+            if self.revision_file is not None:
+                where += f" ({self.revision_file})"
+            if self.direction is not None:
+                where += f", {_DIRECTION_WORDS[self.direction]}"
+            if self.also_revisions:
+                where += f"; also {', '.join(self.also_revisions)}"
+            lines.append(f"  revision: {where}")
         if self.details:
             lines.append("  what differs:")
             lines.extend(f"    {line}" for line in self.details)

@@ -31,9 +31,9 @@ from pathlib import Path
 
 from sqlalchemy import URL, create_engine, pool, text
 
-from tests.migrations.gate.contention import current_version
+from tests.migrations.gate.engine.contention import current_version
+from tests.migrations.gate.engine.history import PROJECT_VERSIONS, History
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import PROJECT_VERSIONS, History
 from tests.support.migrations import ALEMBIC_INI, PROJECT_ROOT
 
 CHECK = "racing-upgraders"
@@ -209,7 +209,8 @@ def check_race(history: History, url: URL, race: Race) -> None:
             f"{len(race.upgraders)} concurrent `alembic upgrade head` runs did not apply the "
             f"history exactly once ({history.name})"
         ),
-        revision=", ".join(twice) or None,
+        revision=twice[0] if twice else None,
+        also_revisions=twice[1:],
         details=details,
         how_to_fix=(
             "alembic/env.py must take a session-level pg_advisory_lock before reading "

@@ -18,15 +18,13 @@ A finding can be waived for one revision and one rule, next to the code it excus
 A waiver with no real reason, for a rule squawk does not know, or that matches nothing any more
 is itself a failure, so waivers cannot rot or hide typos.
 
-`python -m tests.migrations.gate.lint [--base REF]` lints only the revisions added since
-`git merge-base REF HEAD` (default `origin/main`): the pull-request check.
+`lint_new_revisions` lints only the revisions added since `git merge-base REF HEAD` (default
+`origin/main`): the pull-request check and `commands/waivers.py` use it.
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
-import sys
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,10 +32,14 @@ from pathlib import Path
 
 from alembic.script import Script
 
-from tests.migrations.gate.declarations import read_declaration
-from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
-from tests.migrations.gate.render import (
+from tests.migrations.gate.dialects.postgresql.squawk import (
+    SquawkFinding,
+    is_squawk_rule,
+    run_squawk,
+)
+from tests.migrations.gate.engine.declarations import read_declaration
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.render import (
     OfflineRenderError,
     RevisionSql,
     display_path,
@@ -46,8 +48,12 @@ from tests.migrations.gate.render import (
     offline_render_failure,
     render_revision,
 )
-from tests.migrations.gate.revision_scope import DEFAULT_BASE, RevisionScope, revisions_new_since
-from tests.migrations.gate.squawk import SquawkFinding, is_squawk_rule, run_squawk
+from tests.migrations.gate.engine.revision_scope import (
+    DEFAULT_BASE,
+    RevisionScope,
+    revisions_new_since,
+)
+from tests.migrations.gate.failure import GateFailure
 
 CHECK = "unsafe-ddl"
 WAIVERS = "squawk_waivers"
@@ -284,7 +290,10 @@ def lint_failure(lints: Sequence[RevisionLint]) -> GateFailure | None:
             f"squawk found {findings} unsafe statement(s) and {problems} waiver problem(s) in "
             f"{len(bad)} revision(s)"
         ),
-        revision=", ".join(lint.script.revision for lint in bad),
+        revision=bad[0].script.revision,
+        revision_file=bad[0].path,
+        direction="up",
+        also_revisions=[lint.script.revision for lint in bad[1:]],
         details=[line for lint in bad for line in describe(lint)],
         how_to_fix=textwrap.dedent(
             f"""\
@@ -320,55 +329,3 @@ def lint_new_revisions(
     history = history or History()
     scope = revisions_new_since(history, base, repo=repo)
     return scope, check_unsafe_ddl(history, scope.revisions)
-
-
-def summary(lints: Sequence[RevisionLint]) -> list[str]:
-    """What passed, and every waiver honoured, for the CLI's success output."""
-    lines = [f"{CHECK}: {len(lints)} revision(s) linted, no unwaived findings"]
-    for lint in lints:
-        for rule, findings in lint.waived.items():
-            lines.append(
-                f"  waived in {lint.script.revision} ({lint.path}): {rule} x{len(findings)}"
-                f" — {lint.waivers[rule]}"
-            )
-    return lines
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m tests.migrations.gate.lint [--base REF | --all]`: exit 1 on findings."""
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.migrations.gate.lint",
-        description="Lint the offline SQL of new (or all) Alembic revisions with squawk.",
-    )
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--base",
-        default=DEFAULT_BASE,
-        help=f"lint revisions added since git merge-base BASE HEAD (default {DEFAULT_BASE})",
-    )
-    group.add_argument("--all", action="store_true", help="lint every revision")
-    parser.add_argument(
-        "--versions",
-        type=Path,
-        default=None,
-        help="a versions folder other than alembic/versions (e.g. a test fixture history)",
-    )
-    args = parser.parse_args(argv)
-    history = History() if args.versions is None else History(versions=args.versions.resolve())
-    try:
-        if args.all:
-            print(f"{CHECK}: linting every revision of {history.name}")
-            lints = check_unsafe_ddl(history)
-        else:
-            scope = revisions_new_since(history, args.base)
-            print(f"{CHECK}: {scope.description}")
-            lints = check_unsafe_ddl(history, scope.revisions)
-    except GateFailure as failure:
-        print(failure, file=sys.stderr)
-        return 1
-    print("\n".join(summary(lints)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from alembic.script import Script
 from sqlalchemy import URL, Connection, text
 
-from tests.migrations.gate.declarations import read_declaration
+from tests.migrations.gate.engine.declarations import read_declaration
+from tests.migrations.gate.engine.fill import FillReport, fill_tables
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.relevance import tables_in_play
+from tests.migrations.gate.engine.render import VERSION_TABLE, display_path
+from tests.migrations.gate.engine.sessions import connect
+from tests.migrations.gate.engine.steps import steps
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.fill import FillReport, fill_tables
-from tests.migrations.gate.history import History
-from tests.migrations.gate.relevance import tables_in_play
-from tests.migrations.gate.render import VERSION_TABLE, display_path
-from tests.migrations.gate.sessions import connect
-from tests.migrations.gate.steps import steps
 
 CHECK = "table-rewrite"
 DECLARATION = "rewrites_tables"
@@ -177,7 +177,10 @@ def rewrite_failure(steps: list[StepRewrites]) -> GateFailure | None:
             "a revision rewrote a table that holds rows: PostgreSQL copies every row while "
             "holding ACCESS EXCLUSIVE, so every read and write of the table waits until it ends"
         ),
-        revision=", ".join(step.script.revision for step in bad),
+        revision=bad[0].script.revision,
+        revision_file=bad[0].path,
+        direction="up",
+        also_revisions=[step.script.revision for step in bad[1:]],
         details=details,
         how_to_fix=(
             "Make the change without a rewrite: ALTER COLUMN … TYPE to a type that is not "

@@ -14,7 +14,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import URL
 
-from tests.migrations.gate.sessions import connect, reusing
+from tests.migrations.gate.engine.sessions import connect, reusing
 from tests.support.migrations import PROJECT_ROOT, alembic_config
 
 PROJECT_VERSIONS = PROJECT_ROOT / "alembic" / "versions"

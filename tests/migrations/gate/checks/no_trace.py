@@ -13,10 +13,10 @@ from functools import partial
 
 from sqlalchemy import URL
 
-from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of
+from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, snapshot_of
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.steps import Step, run_step, steps
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
-from tests.migrations.gate.steps import Step, run_step, steps
 
 CHECK = "downgrade-leaves-no-trace"
 HOW_TO_FIX = (

@@ -23,14 +23,13 @@ from functools import partial
 
 from sqlalchemy import URL, text
 
-from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of
-from tests.migrations.gate.contention import current_version, held_locks, upgrade_with
-from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.fill import fill_tables
-from tests.migrations.gate.history import History
-from tests.migrations.gate.render import VERSION_TABLE, RevisionSql, render_revision
-from tests.migrations.gate.sessions import connect
-from tests.migrations.gate.steps import (
+from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, snapshot_of
+from tests.migrations.gate.engine.contention import current_version, held_locks, upgrade_with
+from tests.migrations.gate.engine.fill import fill_tables
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.render import VERSION_TABLE, render_revision
+from tests.migrations.gate.engine.sessions import connect
+from tests.migrations.gate.engine.steps import (
     BASE,
     Step,
     database_error_lines,
@@ -38,6 +37,7 @@ from tests.migrations.gate.steps import (
     steps,
     upgrade_cleanly,
 )
+from tests.migrations.gate.failure import GateFailure
 
 CHECK = "atomic-failure"
 LOCK_TIMEOUT = "20ms"
@@ -67,11 +67,6 @@ RERUN_HOW_TO_FIX = (
     "create_index(if_not_exists=True) after drop_index(if_exists=True) for CONCURRENTLY, "
     "drop_constraint(if_exists=True) before re-adding a NOT VALID constraint)"
 )
-
-
-def commits_part_way(sql: RevisionSql) -> bool:
-    """Whether the revision's SQL commits before its end (an `autocommit_block()`)."""
-    return sql.statements.count("COMMIT;") > 1
 
 
 def _prepare(url: URL, step: Step, only: Collection[str] | None) -> None:
@@ -122,7 +117,7 @@ def fail_step(
     )
     if not difference and current_version(url) == version:
         return FailureOutcome(step=step, error=error, rolled_back=True, rerun=False)
-    if not commits_part_way(render_revision(history, step.revision, "up")):
+    if not render_revision(history, step.revision, "up").commits_part_way:
         raise GateFailure(
             check=CHECK,
             problem=(

@@ -34,25 +34,28 @@ from functools import partial
 from hypothesis import settings
 from sqlalchemy import URL, Connection
 
-from tests.migrations.gate.atomic import (
+from tests.migrations.gate.checks.atomic_failure import (
     FailureOutcome,
-    commits_part_way,
     fail_step,
     require_clean_rerun,
 )
-from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of, take_snapshot
-from tests.migrations.gate.contention import current_version
-from tests.migrations.gate.history import History
-from tests.migrations.gate.lock_wait import LockWaitOutcome, upgrade_under_lock
-from tests.migrations.gate.no_trace import require_no_trace
-from tests.migrations.gate.populate import check_populated_batch, step_examples
-from tests.migrations.gate.relevance import tables_in_play
-from tests.migrations.gate.render import render_revision
-from tests.migrations.gate.rows import SchemaSpec, insert_rows, sample_rows
-from tests.migrations.gate.sessions import reusing_connections
-from tests.migrations.gate.stairway import upgrade_again
-from tests.migrations.gate.steps import BASE, Step, run_step, steps
-from tests.migrations.gate.working import WorkingDatabase, working_database
+from tests.migrations.gate.checks.lock_timeout import LockWaitOutcome, upgrade_under_lock
+from tests.migrations.gate.checks.no_trace import require_no_trace
+from tests.migrations.gate.checks.populated_upgrade import check_populated_batch, step_examples
+from tests.migrations.gate.checks.stairway import upgrade_again
+from tests.migrations.gate.dialects.postgresql.catalog import (
+    CatalogSnapshot,
+    snapshot_of,
+    take_snapshot,
+)
+from tests.migrations.gate.engine.contention import current_version
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.relevance import tables_in_play
+from tests.migrations.gate.engine.render import render_revision
+from tests.migrations.gate.engine.rows import SchemaSpec, insert_rows, sample_rows
+from tests.migrations.gate.engine.sessions import reusing_connections
+from tests.migrations.gate.engine.steps import BASE, Step, run_step, steps
+from tests.migrations.gate.engine.working import WorkingDatabase, working_database
 from tests.support.postgres import PostgresServer
 
 CHECK = "walk"
@@ -134,7 +137,7 @@ def walk_step(
     lock_wait = None
     if step.before != BASE:
         lock_wait = upgrade_under_lock(history, url, step, before=before, patience=patience)
-        if not lock_wait.gave_up or commits_part_way(render_revision(history, step.revision, "up")):
+        if not lock_wait.gave_up or render_revision(history, step.revision, "up").commits_part_way:
             back_to_before(history, url, step, before)
     failure = fail_step(history, url, step, only=tables, before=before, patience=patience)
     if not failure.rolled_back:

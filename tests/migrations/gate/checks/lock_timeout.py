@@ -23,25 +23,24 @@ from dataclasses import dataclass
 
 from sqlalchemy import URL
 
-from tests.migrations.gate.atomic import commits_part_way
-from tests.migrations.gate.catalog import CatalogSnapshot, snapshot_of
-from tests.migrations.gate.contention import (
+from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, snapshot_of
+from tests.migrations.gate.engine.contention import (
     current_version,
     held_locks,
     is_lock_timeout,
     upgrade_with,
     user_tables,
 )
-from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
-from tests.migrations.gate.render import render_revision
-from tests.migrations.gate.steps import (
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.render import render_revision
+from tests.migrations.gate.engine.steps import (
     BASE,
     Step,
     database_error_lines,
     steps,
     upgrade_cleanly,
 )
+from tests.migrations.gate.failure import GateFailure
 
 CHECK = "lock-timeout"
 LOCK_TIMEOUT = "20ms"
@@ -122,7 +121,7 @@ def upgrade_under_lock(
             details=database_error_lines(result.error),
             how_to_fix=HOW_TO_FIX,
         )
-    if not commits_part_way(render_revision(history, step.revision, "up")):
+    if not render_revision(history, step.revision, "up").commits_part_way:
         _require_untouched(url, step, before)
     return LockWaitOutcome(step=step, tables=tuple(tables), gave_up=True, elapsed=result.elapsed)
 

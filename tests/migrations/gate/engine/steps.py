@@ -13,8 +13,8 @@ from functools import partial
 from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError
 
+from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
 
 BASE = "base"
 

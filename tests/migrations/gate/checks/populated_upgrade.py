@@ -17,19 +17,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis.control import currently_in_test_context
 from sqlalchemy import URL, Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.migrations.gate.catalog import CatalogSnapshot, take_snapshot
-from tests.migrations.gate.declarations import read_declaration
-from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
-from tests.migrations.gate.relevance import TablesFor
-from tests.migrations.gate.rows import (
+from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, take_snapshot
+from tests.migrations.gate.engine.declarations import read_declaration
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.relevance import TablesFor
+from tests.migrations.gate.engine.rows import (
     GeneratedRow,
     Row,
     RowsPlan,
@@ -41,8 +40,9 @@ from tests.migrations.gate.rows import (
     rows_strategy,
     same_value,
 )
-from tests.migrations.gate.steps import BASE, Step, database_error_lines, run_step, steps
-from tests.migrations.gate.working import WorkingDatabase, working_database
+from tests.migrations.gate.engine.steps import BASE, Step, database_error_lines, run_step, steps
+from tests.migrations.gate.engine.working import WorkingDatabase, working_database
+from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer
 
 CHECK = "populated-upgrade"
@@ -192,7 +192,9 @@ def _upgrade_fails(step: Step, history: History, context: list[str]) -> dict[str
     }
 
 
-def _data_changed(step: Step, history: History, problems: list[str], context: list[str]) -> None:
+def _data_changed(
+    step: Step, history: History, problems: list[str], context: list[str]
+) -> NoReturn:
     raise GateFailure(
         check=CHECK,
         problem=(
@@ -211,7 +213,9 @@ def _data_changed(step: Step, history: History, problems: list[str], context: li
     )
 
 
-def _not_restored(step: Step, history: History, problems: list[str], context: list[str]) -> None:
+def _not_restored(
+    step: Step, history: History, problems: list[str], context: list[str]
+) -> NoReturn:
     raise GateFailure(
         check=CHECK,
         problem=(

@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
-from tests.migrations.gate.render import (
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.render import (
     DIRECTIONS,
     OfflineRenderError,
     RevisionSql,
@@ -27,6 +26,7 @@ from tests.migrations.gate.render import (
     offline_render_failure,
     render_revision,
 )
+from tests.migrations.gate.failure import GateFailure
 
 CHECK = "timeouts"
 TIMEOUTS = ("lock_timeout", "statement_timeout")
@@ -108,7 +108,7 @@ def check_timeouts_in_offline_sql(history: History) -> None:
                 raise offline_render_failure(error, history) from error
             problems = unprotected_statements(sql)
             if problems:
-                revisions.append(f"{script.revision} ({direction})")
+                revisions.append(script.revision)
                 details.append(f"revision {script.revision}, {direction}grade SQL:")
                 details.extend(f"  {problem}" for problem in problems)
     if details:
@@ -118,7 +118,8 @@ def check_timeouts_in_offline_sql(history: History) -> None:
                 "a migration statement would run without lock_timeout or statement_timeout: "
                 "behind one long transaction it would queue, and every query on the table with it"
             ),
-            revision=", ".join(revisions),
+            revision=revisions[0],
+            also_revisions=[r for r in dict.fromkeys(revisions) if r != revisions[0]],
             details=details,
             how_to_fix=(
                 "alembic/env.py sets both with context.execute('SET lock_timeout = …') before "

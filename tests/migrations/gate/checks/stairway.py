@@ -12,11 +12,11 @@ from functools import partial
 
 from sqlalchemy import URL, func, select
 
-from tests.migrations.gate.history import History
-from tests.migrations.gate.relevance import TablesFor
-from tests.migrations.gate.rows import insert_rows, reflect_schema, sample_rows
-from tests.migrations.gate.sessions import connect
-from tests.migrations.gate.steps import Step, run_step, steps
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.relevance import TablesFor
+from tests.migrations.gate.engine.rows import insert_rows, reflect_schema, sample_rows
+from tests.migrations.gate.engine.sessions import connect
+from tests.migrations.gate.engine.steps import Step, run_step, steps
 
 CHECK = "stairway"
 

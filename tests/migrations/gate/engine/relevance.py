@@ -18,9 +18,9 @@ from collections.abc import Callable, Collection, Iterable
 
 from sqlalchemy import Connection, text
 
-from tests.migrations.gate.history import History
-from tests.migrations.gate.render import VERSION_TABLE, OfflineRenderError, render_revision
-from tests.migrations.gate.steps import Step
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.render import VERSION_TABLE, OfflineRenderError, render_revision
+from tests.migrations.gate.engine.steps import Step
 
 TablesFor = Callable[[Connection], Collection[str]]
 """Which tables a check should put rows into, asked of the database as it is at that moment

@@ -15,7 +15,7 @@ import os
 import shutil
 from functools import cache
 
-from tests.migrations.gate.history import PROJECT_VERSIONS, History, fixture_history
+from tests.migrations.gate.engine.history import PROJECT_VERSIONS, History, fixture_history
 from tests.support.migrations import PROJECT_ROOT
 
 NAME = "comment_formatting_edit"

@@ -10,25 +10,22 @@ Alembic writes every statement with one `write()` call (`DefaultImpl.static_outp
 buffer that records those calls yields the statements exactly, with no SQL parsing. Results are
 cached for the session: the lint, the timeout check and the `render` CLI share one rendering.
 
-Run `python -m tests.migrations.gate.render --out DIR` to write every revision's SQL for review.
+`commands/sql_review.py` writes every revision's SQL into a folder for review.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import re
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from alembic.script import Script
 
+from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
 
 Direction = Literal["up", "down"]
 DIRECTIONS: tuple[Direction, ...] = ("up", "down")
@@ -66,6 +63,11 @@ class RevisionSql:
     message: str
     direction: Direction
     statements: tuple[str, ...]
+
+    @property
+    def commits_part_way(self) -> bool:
+        """Whether it commits before its end (an `autocommit_block()`): it cannot be atomic."""
+        return self.statements.count("COMMIT;") > 1
 
     @property
     def text(self) -> str:
@@ -165,7 +167,9 @@ def offline_render_failure(error: OfflineRenderError, history: History) -> GateF
             f"`alembic {verb} {_range(error.script, error.direction)} --sql` fails: the "
             f"revision's {verb}() cannot be rendered as SQL for review"
         ),
-        revision=f"{error.script.revision} ({display_path(error.script, history)})",
+        revision=error.script.revision,
+        revision_file=display_path(error.script, history),
+        direction=error.direction,
         details=[f"{type(error.error).__name__}: {error.error}"],
         how_to_fix=(
             "Offline mode has no database: op.get_bind() there returns a mock that executes "
@@ -185,60 +189,3 @@ def display_path(script: Script, history: History) -> str:
         return f"{history.name}/{path.relative_to(history.versions).as_posix()}"
     except ValueError:
         return str(path)
-
-
-def write_review_folder(history: History, out: Path) -> list[Path]:
-    """Write `NNNN_<rev>_<slug>.up.sql` / `.down.sql` for every revision into `out`.
-
-    Stale files of the same naming pattern are removed first, so the folder shows exactly the
-    current history. Raises `GateFailure` (after writing the rest) if a revision cannot render.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("[0-9][0-9][0-9][0-9]_*.sql"):
-        stale.unlink()
-    written: list[Path] = []
-    failures: list[GateFailure] = []
-    for index, script in enumerate(history.revisions(), start=1):
-        for direction in DIRECTIONS:
-            name = f"{index:04d}_{script.revision}_{slug(script.doc)}.{direction}.sql"
-            try:
-                sql = render_revision(history, script.revision, direction)
-            except OfflineRenderError as error:
-                failures.append(offline_render_failure(error, history))
-                continue
-            target = out / name
-            target.write_text(sql.text, encoding="utf-8")
-            written.append(target)
-    if failures:
-        raise failures[0]
-    return written
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m tests.migrations.gate.render --out DIR [--versions PATH]`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.migrations.gate.render",
-        description="Write each revision's offline SQL, up and down, into a folder for review.",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the .sql into")
-    parser.add_argument(
-        "--versions",
-        type=Path,
-        default=None,
-        help="a versions folder other than alembic/versions (e.g. a test fixture history)",
-    )
-    args = parser.parse_args(argv)
-    history = History() if args.versions is None else History(versions=args.versions.resolve())
-    try:
-        written = write_review_folder(history, args.out)
-    except GateFailure as failure:
-        print(failure, file=sys.stderr)
-        return 1
-    for path in written:
-        print(path)
-    print(f"{len(written)} files written to {args.out}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

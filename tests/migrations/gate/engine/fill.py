@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.migrations.gate.render import VERSION_TABLE
-from tests.migrations.gate.rows import insert_rows, reflect_schema, sample_rows
+from tests.migrations.gate.engine.render import VERSION_TABLE
+from tests.migrations.gate.engine.rows import insert_rows, reflect_schema, sample_rows
 
 _COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory,

@@ -8,15 +8,15 @@ revision is written rather than on the day someone needs the SQL.
 
 from __future__ import annotations
 
-from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
-from tests.migrations.gate.render import (
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.render import (
     DIRECTIONS,
     OfflineRenderError,
     RevisionSql,
     offline_render_failure,
     render_revision,
 )
+from tests.migrations.gate.failure import GateFailure
 
 
 def check_offline_sql(history: History) -> list[RevisionSql]:
@@ -37,7 +37,12 @@ def check_offline_sql(history: History) -> list[RevisionSql]:
     raise GateFailure(
         check=first.check,
         problem=f"{len(failures)} revision directions cannot be rendered as offline SQL",
-        revision=", ".join(dict.fromkeys(f.revision or "?" for f in failures)),
+        revision=first.revision,
+        revision_file=first.revision_file,
+        direction=first.direction,
+        also_revisions=[
+            r for r in dict.fromkeys(f.revision for f in failures[1:]) if r and r != first.revision
+        ],
         details=[
             line
             for failure in failures

@@ -17,9 +17,13 @@ from typing import Literal
 
 from sqlalchemy import URL, Connection, Engine, create_engine, pool, text
 
-from tests.migrations.gate.catalog import EXCLUDED_TABLES, CatalogSnapshot, take_snapshot
-from tests.migrations.gate.history import History
-from tests.migrations.gate.steps import BASE
+from tests.migrations.gate.dialects.postgresql.catalog import (
+    EXCLUDED_TABLES,
+    CatalogSnapshot,
+    take_snapshot,
+)
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.steps import BASE
 from tests.support.postgres import PostgresServer, unique_database_name
 
 

@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
+from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
 
 APPLICATION_PACKAGE = "app"
 PLACEHOLDER_MESSAGES = {"", "empty message"}
@@ -98,7 +99,7 @@ def revision_files(history: History) -> list[RevisionFile]:
     ]
 
 
-def _failure(problem: str, how_to_fix: str, revision: str | None, details: list[str]) -> None:
+def _failure(problem: str, how_to_fix: str, revision: str | None, details: list[str]) -> NoReturn:
     raise GateFailure(
         check="history", problem=problem, how_to_fix=how_to_fix, revision=revision, details=details
     )

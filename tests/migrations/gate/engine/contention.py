@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import URL, create_engine, pool, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from tests.migrations.gate.history import History
-from tests.migrations.gate.render import VERSION_TABLE
-from tests.migrations.gate.sessions import connect
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.render import VERSION_TABLE
+from tests.migrations.gate.engine.sessions import connect
 
 LOCK_NOT_AVAILABLE = "55P03"
 

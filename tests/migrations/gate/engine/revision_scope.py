@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.migrations.gate.history import History
+from tests.migrations.gate.engine.history import History
 from tests.support.migrations import PROJECT_ROOT
 
 DEFAULT_BASE = "origin/main"

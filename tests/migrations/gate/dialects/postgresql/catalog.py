@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import URL, Connection, text
 
-from tests.migrations.gate.sessions import connect
+from tests.migrations.gate.engine.sessions import connect
 
 EXCLUDED_TABLES = ("alembic_version",)
 """Alembic's bookkeeping: present after any upgrade, kept by a downgrade to base, not a model."""

@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DataError, IntegrityError
 
-from tests.migrations.gate.catalog import EXCLUDED_TABLES
+from tests.migrations.gate.dialects.postgresql.catalog import EXCLUDED_TABLES
 
 Row = dict[str, Any]
 

@@ -15,9 +15,9 @@ from functools import partial
 
 from sqlalchemy import URL
 
+from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.steps import BASE, run_step, steps
 from tests.migrations.gate.failure import GateFailure
-from tests.migrations.gate.history import History
-from tests.migrations.gate.steps import BASE, run_step, steps
 from tests.support.postgres import PostgresServer, unique_database_name
 
 CHECK = "upgrade"
