@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import URL, Engine, create_engine, pool
 
 from tests.migrations.gate.checks.upgrade import RevisionTemplates, walk_upgrades
+from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.history import History
-from tests.migrations.gate.engine.working import empty_public_schema
 from tests.support.migrations import alembic_config as project_alembic_config
 from tests.support.postgres import PostgresServer
 
@@ -103,5 +103,5 @@ def scratch_database_url(_scratch_database: URL) -> URL:
     The gate's checks only look at schema public, and emptying it costs milliseconds where a
     new database forces a server-wide checkpoint (slow while other runs share the server).
     """
-    empty_public_schema(_scratch_database)
+    dialect_for(_scratch_database).empty_schema(_scratch_database)
     return _scratch_database

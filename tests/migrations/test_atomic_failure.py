@@ -8,10 +8,10 @@ from sqlalchemy.exc import DataError
 
 from tests.migrations.gate.checks.atomic_failure import check_atomic_failure
 from tests.migrations.gate.checks.unsafe_ddl import lint_revisions
-from tests.migrations.gate.dialects.postgresql.catalog import snapshot_of
+from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.contention import current_version
 from tests.migrations.gate.engine.history import fixture_history
-from tests.migrations.gate.engine.working import empty_public_schema
+from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.failure import GateFailure
 
 
@@ -25,7 +25,7 @@ def test_revision_failing_halfway_leaves_the_previous_schema(scratch_database_ur
         history.upgrade(url, "fh02_breaks_halfway")
     assert current_version(url) == "fh01_things"
     assert before.diff(snapshot_of(url), before="before", after="after") == []
-    empty_public_schema(url)
+    dialect_for(url).empty_schema(url)
     outcomes = check_atomic_failure(history, url)
     assert outcomes[-1].error == "DivisionByZero: division by zero"
     assert outcomes[-1].rolled_back

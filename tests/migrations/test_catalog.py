@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import URL, create_engine, pool, text
 
-from tests.migrations.gate.dialects.postgresql.catalog import snapshot_of
+from tests.migrations.gate.engine.snapshots import snapshot_of
 
 SCHEMA = """
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');

@@ -7,15 +7,11 @@ from sqlalchemy import URL
 
 from tests.migrations.gate.checks.lock_timeout import check_lock_timeouts
 from tests.migrations.gate.checks.upgrade import RevisionTemplates
-from tests.migrations.gate.dialects.postgresql.catalog import snapshot_of
-from tests.migrations.gate.engine.contention import (
-    current_version,
-    held_locks,
-    is_lock_timeout,
-    upgrade_with,
-    user_tables,
-)
+from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects.base import LockMode
+from tests.migrations.gate.engine.contention import current_version, upgrade_with, user_tables
 from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.engine.steps import steps
 from tests.migrations.gate.failure import GateFailure
 
@@ -36,11 +32,12 @@ def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(
     (step,) = [step for step in steps(History()) if step.revision == QUANTITY_REVISION]
     with project_templates.database_at(step.before) as url:
         before = snapshot_of(url)
-        with held_locks(url, user_tables(url), "ACCESS SHARE", patience=30.0) as held:
+        dialect = dialect_for(url)
+        with dialect.hold_locks(url, user_tables(url), LockMode.READERS, patience=30.0) as held:
             result = upgrade_with(History(), url, step.revision, lock_timeout="300ms")
         assert not held.ended_by_watchdog.is_set(), "the upgrade queued behind the reader"
         assert result.error is not None, "adding a column must need a lock readers conflict with"
-        assert is_lock_timeout(result.error), result.error
+        assert dialect.is_lock_timeout(result.error), result.error
         assert "canceling statement due to lock timeout" in str(result.error)
         assert result.elapsed < GENEROUS
         assert current_version(url) == step.before

@@ -23,12 +23,14 @@ from functools import partial
 
 from sqlalchemy import URL, text
 
-from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, snapshot_of
-from tests.migrations.gate.engine.contention import current_version, held_locks, upgrade_with
+from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects.base import VERSION_TABLE, CatalogSnapshot, LockMode
+from tests.migrations.gate.engine.contention import current_version, upgrade_with
 from tests.migrations.gate.engine.fill import fill_tables
 from tests.migrations.gate.engine.history import History
-from tests.migrations.gate.engine.render import VERSION_TABLE, render_revision
+from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.engine.sessions import connect
+from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.engine.steps import (
     BASE,
     Step,
@@ -96,7 +98,8 @@ def fail_step(
     _prepare(url, step, only)
     before = snapshot_of(url) if before is None else before
     version = current_version(url)
-    with held_locks(url, [VERSION_TABLE], "EXCLUSIVE", patience=patience) as held:
+    blocked = LockMode.VERSION_WRITERS_BLOCKED
+    with dialect_for(url).hold_locks(url, [VERSION_TABLE], blocked, patience=patience) as held:
         result = upgrade_with(history, url, step.revision, lock_timeout=LOCK_TIMEOUT)
     if result.error is None or held.ended_by_watchdog.is_set():
         raise GateFailure(

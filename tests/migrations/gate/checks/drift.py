@@ -25,10 +25,10 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, MetaData
 
-from tests.migrations.gate.dialects.postgresql.catalog import snapshot_of
+from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.sessions import connect
-from tests.migrations.gate.engine.working import empty_public_schema
+from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer
 
@@ -92,7 +92,7 @@ def catalog_diff(
         if scratch is None:
             scratch = stack.enter_context(server.temporary_database("gate_models"))
         else:
-            empty_public_schema(scratch)
+            dialect_for(scratch).empty_schema(scratch)
         with connect(scratch) as connection:
             metadata.create_all(connection)
             connection.commit()

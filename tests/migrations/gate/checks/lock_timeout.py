@@ -23,16 +23,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import URL
 
-from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, snapshot_of
-from tests.migrations.gate.engine.contention import (
-    current_version,
-    held_locks,
-    is_lock_timeout,
-    upgrade_with,
-    user_tables,
-)
+from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects.base import CatalogSnapshot, LockMode
+from tests.migrations.gate.engine.contention import current_version, upgrade_with, user_tables
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.render import render_revision
+from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.engine.steps import (
     BASE,
     Step,
@@ -44,7 +40,6 @@ from tests.migrations.gate.failure import GateFailure
 
 CHECK = "lock-timeout"
 LOCK_TIMEOUT = "20ms"
-BLOCKING_MODE = "ACCESS SHARE"
 HOW_TO_FIX = (
     "alembic/env.py must SET lock_timeout before any DDL (it does: 5s by default, "
     "`-x lock_timeout=…` to change it) and no revision may RESET it or set it to 0. A revision "
@@ -72,7 +67,7 @@ def upgrade_under_lock(
     give_up_within: float = 10.0,
     before: CatalogSnapshot | None = None,
 ) -> LockWaitOutcome:
-    """On `url` (at `step.before`), hold ACCESS SHARE on every table and upgrade one step.
+    """On `url` (at `step.before`), let another session read every table; upgrade one step.
 
     `before`: the catalog at `step.before`, when the caller has it.
     """
@@ -80,9 +75,10 @@ def upgrade_under_lock(
     if not tables:
         return LockWaitOutcome(step=step, tables=(), gave_up=False, elapsed=0.0)
     before = snapshot_of(url) if before is None else before
-    with held_locks(url, tables, BLOCKING_MODE, patience=patience) as held:
+    dialect = dialect_for(url)
+    with dialect.hold_locks(url, tables, LockMode.READERS, patience=patience) as held:
         result = upgrade_with(history, url, step.revision, lock_timeout=LOCK_TIMEOUT)
-    held_by = f"another session holding {BLOCKING_MODE} on {', '.join(tables)}"
+    held_by = f"another session holding {held.mode} on {', '.join(tables)}"
     if held.ended_by_watchdog.is_set():
         raise GateFailure(
             check=CHECK,
@@ -102,7 +98,7 @@ def upgrade_under_lock(
         return LockWaitOutcome(
             step=step, tables=tuple(tables), gave_up=False, elapsed=result.elapsed
         )
-    if not is_lock_timeout(result.error):
+    if not dialect.is_lock_timeout(result.error):
         raise GateFailure(
             check=CHECK,
             problem=f"upgrading to {step.revision} next to {held_by} failed, but not by timing out",

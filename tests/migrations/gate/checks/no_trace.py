@@ -13,8 +13,9 @@ from functools import partial
 
 from sqlalchemy import URL
 
-from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, snapshot_of
+from tests.migrations.gate.dialects.base import CatalogSnapshot
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.engine.steps import Step, run_step, steps
 from tests.migrations.gate.failure import GateFailure
 

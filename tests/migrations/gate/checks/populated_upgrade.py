@@ -24,7 +24,7 @@ from hypothesis.control import currently_in_test_context
 from sqlalchemy import URL, Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.migrations.gate.dialects.postgresql.catalog import CatalogSnapshot, take_snapshot
+from tests.migrations.gate.dialects.base import CatalogSnapshot
 from tests.migrations.gate.engine.declarations import read_declaration
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.relevance import TablesFor
@@ -296,7 +296,7 @@ class StepRunner:
                 if self.tables_after is not None:
                     wanted = self.tables_after(connection)
                 self.after = reflect_schema(connection, only=wanted)
-                self.upgraded = take_snapshot(connection)
+                self.upgraded = database.dialect.snapshot(connection)
                 self.defaults = _constant_defaults(connection, schema, self.after)
             current = read_rows(connection, self.after)
             connection.commit()
@@ -339,7 +339,7 @@ class StepRunner:
         )
         if problems:
             _not_restored(step, history, problems, context)
-        database.trusted = True
+        database.mark_clean()
 
 
 NO_SHRINKING = tuple(

@@ -2,15 +2,18 @@
 
 Several replicas of a service often run `alembic upgrade head` on start. Without coordination
 both see the same revision and both run it: one crashes on "already exists", or worse, both
-half-apply. `env.py` takes a session-level advisory lock (`pg_advisory_lock`) before looking at
-`alembic_version` and keeps it across every per-revision COMMIT, including the ones
-`autocommit_block()` issues (a transaction-level lock would be released by the first of them).
+half-apply. `env.py` takes the dialect's migration lock before looking at `alembic_version`
+(on PostgreSQL a session-level advisory lock, polled with `pg_try_advisory_lock()` between
+commits, never a blocking `pg_advisory_lock()` call) and keeps it across every per-revision
+COMMIT, including the ones `autocommit_block()` issues (a transaction-level lock would be
+released by the first of them).
 
 Here the upgraders are real processes (`python -m alembic upgrade head`, `DATABASE_URL` in
 their environment, the project root as working directory), as in a deploy. While they run, the
-gate polls `pg_stat_activity` and `pg_locks` and records every moment a backend of the database
-waits for the advisory lock (blocked on it, or polling for it under env.py's "waiting"
-`application_name`), and what the other backends are doing at that moment: that is the proof
+gate polls the server's sessions (`Dialect.sessions_waiting_for_migration_lock`) and records
+every moment a backend of the database waits for the migration lock (on PostgreSQL, polling for
+it under env.py's "waiting" `application_name`), and what the other backends are doing at that
+moment: that is the proof
 the second process waited rather than raced. Each process logs `Running upgrade a -> b` for what it
 applied; across all of them, every revision must appear exactly once.
 """
@@ -29,8 +32,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import URL, create_engine, pool, text
+from sqlalchemy import URL, create_engine, pool
 
+from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.contention import current_version
 from tests.migrations.gate.engine.history import PROJECT_VERSIONS, History
 from tests.migrations.gate.failure import GateFailure
@@ -38,15 +42,6 @@ from tests.support.migrations import ALEMBIC_INI, PROJECT_ROOT
 
 CHECK = "racing-upgraders"
 _APPLIED = re.compile(r"Running upgrade (\S*) -> ([^,\s]+)")
-_ACTIVITY = """
-SELECT a.pid,
-       l.pid IS NOT NULL
-       OR a.application_name = 'alembic: waiting for the migration lock' AS waits_for_advisory,
-       coalesce(a.query, '')
-FROM pg_stat_activity a
-LEFT JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND NOT l.granted
-WHERE a.datname = :database AND a.pid <> pg_backend_pid()
-"""
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ class Upgrader:
 
 @dataclass(frozen=True)
 class Moment:
-    """One poll of the database: who waits for an advisory lock, and what the others run."""
+    """One poll of the database: who waits for the migration lock, and what the others run."""
 
     waiting: tuple[int, ...]
     running: tuple[str, ...]
@@ -78,7 +73,7 @@ class Race:
     moments: list[Moment] = field(default_factory=list)
 
     def waited_while(self, predicate: Callable[[str], bool] = lambda _: True) -> bool:
-        """Whether a backend waited for the advisory lock while another ran a matching query."""
+        """Whether a backend waited for the migration lock while another ran a matching query."""
         return any(
             moment.waiting and any(predicate(query) for query in moment.running)
             for moment in self.moments
@@ -120,7 +115,7 @@ def _start(ini: Path, url: URL) -> subprocess.Popen[str]:
 
 
 class _Observer(threading.Thread):
-    """Polls pg_stat_activity / pg_locks of one database until stopped."""
+    """Polls the sessions of one database until stopped."""
 
     def __init__(self, url: URL, race: Race, interval: float = 0.02) -> None:
         super().__init__(daemon=True)
@@ -134,9 +129,9 @@ class _Observer(threading.Thread):
         try:
             with engine.connect() as connection:
                 while not self.stopped.is_set():
-                    rows = connection.execute(
-                        text(_ACTIVITY), {"database": self.url.database}
-                    ).all()
+                    rows = dialect_for(self.url).sessions_waiting_for_migration_lock(
+                        connection, str(self.url.database)
+                    )
                     connection.rollback()
                     self.race.moments.append(
                         Moment(
@@ -213,10 +208,10 @@ def check_race(history: History, url: URL, race: Race) -> None:
         also_revisions=twice[1:],
         details=details,
         how_to_fix=(
-            "alembic/env.py must take a session-level pg_advisory_lock before reading "
-            "alembic_version and hold it until every revision is applied: not "
-            "pg_advisory_xact_lock (released by the first COMMIT of transaction_per_migration "
-            "or autocommit_block()), and no revision may release it (pg_advisory_unlock_all)."
+            f"alembic/env.py must take {dialect_for(url).migration_lock} before reading "
+            "alembic_version and hold it until every revision is applied: never a "
+            "transaction-scoped lock (the first COMMIT of transaction_per_migration or "
+            "autocommit_block() releases it), and no revision may release it."
         ),
     )
 

@@ -3,9 +3,10 @@ it says so.
 
 A rewrite copies every row into a new file while holding ACCESS EXCLUSIVE: on a big table that
 is minutes of downtime, and it is easy to trigger by accident (a type change, a volatile
-default, SET LOGGED). squawk guesses from the SQL text; this check observes PostgreSQL itself:
-each existing relation keeps its OID across ALTER TABLE but gets a new `relfilenode` when its
-data is rewritten. The history is stepped one revision at a time on one database, with rows
+default, SET LOGGED). A linter guesses from the SQL text; this check asks the server
+(`Dialect.stored_relations`): each existing relation keeps its identity across ALTER TABLE but
+gets new storage when its data is rewritten (on PostgreSQL, the same OID with a new
+`relfilenode`). The history is stepped one revision at a time on one database, with rows
 inserted into every table before each step.
 
 A revision that rewrites on purpose declares it next to the code:
@@ -23,46 +24,19 @@ from dataclasses import dataclass, field
 from alembic.script import Script
 from sqlalchemy import URL, Connection, text
 
+from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects.base import StoredRelation
 from tests.migrations.gate.engine.declarations import read_declaration
 from tests.migrations.gate.engine.fill import FillReport, fill_tables
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.relevance import tables_in_play
-from tests.migrations.gate.engine.render import VERSION_TABLE, display_path
+from tests.migrations.gate.engine.render import display_path
 from tests.migrations.gate.engine.sessions import connect
 from tests.migrations.gate.engine.steps import steps
 from tests.migrations.gate.failure import GateFailure
 
 CHECK = "table-rewrite"
 DECLARATION = "rewrites_tables"
-
-_RELATIONS = """
-SELECT c.oid, c.relname, c.relkind, pg_relation_filenode(c.oid), coalesce(t.relname, c.relname)
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_index x ON x.indexrelid = c.oid
-LEFT JOIN pg_class t ON t.oid = x.indrelid
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm', 'i')
-  AND coalesce(t.relname, c.relname) <> :version_table
-"""
-
-
-@dataclass(frozen=True)
-class Relation:
-    """A table, materialized view or index: its name, kind, data file and owning table."""
-
-    name: str
-    kind: str
-    filenode: int
-    table: str
-
-
-def relations(connection: Connection) -> dict[int, Relation]:
-    """Every relation of `public` that holds data, by OID (stable across ALTER TABLE)."""
-    rows = connection.execute(text(_RELATIONS), {"version_table": VERSION_TABLE})
-    return {
-        int(oid): Relation(name, kind, int(filenode or 0), table)
-        for oid, name, kind, filenode, table in rows
-    }
 
 
 def row_counts(connection: Connection, tables: set[str]) -> dict[str, int]:
@@ -108,16 +82,18 @@ class StepRewrites:
         return lines
 
 
-def compare(before: dict[int, Relation], after: dict[int, Relation], step: StepRewrites) -> None:
+def compare(
+    before: dict[int, StoredRelation], after: dict[int, StoredRelation], step: StepRewrites
+) -> None:
     """Record in `step` every relation present before and after whose data file changed."""
     for oid, old in before.items():
         new = after.get(oid)
-        if new is None or new.filenode == old.filenode:
+        if new is None or new.storage == old.storage:
             continue
         if old.kind == "i":
-            step.indexes[new.name] = (new.table, old.filenode, new.filenode)
+            step.indexes[new.name] = (new.table, old.storage, new.storage)
         else:
-            step.tables[new.name] = (old.filenode, new.filenode)
+            step.tables[new.name] = (old.storage, new.storage)
 
 
 def _declaration_problems(step: StepRewrites) -> None:
@@ -150,10 +126,10 @@ def observe_rewrites(history: History, url: URL, rows: int = 50) -> list[StepRew
         with connect(url) as connection:
             observed.in_play = tables_in_play(history, step, connection)
             observed.filled = fill_tables(connection, rows, only=observed.in_play)
-            before = relations(connection)
+            before = dialect_for(url).stored_relations(connection)
         history.upgrade(url, step.revision)
         with connect(url) as connection:
-            compare(before, relations(connection), observed)
+            compare(before, dialect_for(url).stored_relations(connection), observed)
             observed.rows = row_counts(connection, set(observed.tables))
         _declaration_problems(observed)
         result.append(observed)

@@ -31,15 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.script import Script
+from sqlalchemy import make_url
 
-from tests.migrations.gate.dialects.postgresql.squawk import (
-    SquawkFinding,
-    is_squawk_rule,
-    run_squawk,
-)
+from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects.base import Dialect, LintFinding
 from tests.migrations.gate.engine.declarations import read_declaration
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.render import (
+    OFFLINE_URL,
     OfflineRenderError,
     RevisionSql,
     display_path,
@@ -183,8 +182,8 @@ def lint_revisions(history: History, revisions: Iterable[str] | None = None) -> 
         except OfflineRenderError as error:
             raise offline_render_failure(error, history) from error
         rendered[_file_name(index, sql)] = (script, sql)
-    by_file: dict[str, list[SquawkFinding]] = {name: [] for name in rendered}
-    for finding in run_squawk({name: sql.text for name, (_, sql) in rendered.items()}):
+    by_file: dict[str, list[LintFinding]] = {name: [] for name in rendered}
+    for finding in _linter().lint({name: sql.text for name, (_, sql) in rendered.items()}):
         by_file[finding.file].append(finding)
     return [
         _apply_waivers(history, script, sql, by_file[name])
@@ -192,8 +191,13 @@ def lint_revisions(history: History, revisions: Iterable[str] | None = None) -> 
     ]
 
 
+def _linter() -> Dialect:
+    """The dialect offline SQL is rendered for: its linter judges that SQL."""
+    return dialect_for(make_url(OFFLINE_URL))
+
+
 def _apply_waivers(
-    history: History, script: Script, sql: RevisionSql, raw: list[SquawkFinding]
+    history: History, script: Script, sql: RevisionSql, raw: list[LintFinding]
 ) -> RevisionLint:
     declaration = read_declaration(script, WAIVERS)
     lint = RevisionLint(
@@ -221,7 +225,7 @@ def _apply_waivers(
         else:
             lint.findings.append(finding)
     for rule in lint.waivers:
-        if not is_squawk_rule(rule):
+        if not _linter().knows_lint_rule(rule):
             close = difflib.get_close_matches(rule, list(ADVICE), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             lint.waiver_problems.append(

@@ -1,0 +1,27 @@
+"""The database servers the gate can judge a history on: one package each.
+
+`dialect_for(url)` picks the one for a URL. A new server is a package beside `postgresql/`
+implementing `base.Dialect`, and one line in `_DIALECTS`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import URL
+
+from tests.migrations.gate.dialects.base import Dialect
+from tests.migrations.gate.dialects.postgresql import PostgreSQL
+
+_DIALECTS: dict[str, Dialect] = {"postgresql": PostgreSQL()}
+
+
+def dialect_for(url: URL) -> Dialect:
+    """The dialect of the server at `url`; a clear error for a server the gate does not know."""
+    backend = url.get_backend_name()
+    try:
+        return _DIALECTS[backend]
+    except KeyError:
+        known = ", ".join(sorted(_DIALECTS))
+        raise ValueError(
+            f"the migration gate has no dialect for {backend!r} (it knows: {known}); "
+            "add one under tests/migrations/gate/dialects/"
+        ) from None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.migrations.gate.engine.render import VERSION_TABLE
+from tests.migrations.gate.dialects.base import VERSION_TABLE
 from tests.migrations.gate.engine.rows import insert_rows, reflect_schema, sample_rows
 
 _COLUMNS = """

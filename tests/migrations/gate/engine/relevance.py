@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.history import History
-from tests.migrations.gate.engine.render import VERSION_TABLE, OfflineRenderError, render_revision
+from tests.migrations.gate.engine.render import OfflineRenderError, render_revision
 from tests.migrations.gate.engine.steps import Step
 
 TablesFor = Callable[[Connection], Collection[str]]
@@ -29,17 +30,6 @@ TablesFor = Callable[[Connection], Collection[str]]
 _UNBOUNDED_REACH = re.compile(
     r"\bDO\s+(\$|')|\bEXECUTE\b|\bDROP\s+SCHEMA\b|\bCASCADE\b|\bALL\s+TABLES\b|\bOWNED\s+BY\b",
     re.IGNORECASE,
-)
-_TABLES = text(
-    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> :version_table"
-)
-_FOREIGN_KEYS = text(
-    "SELECT child.relname, parent.relname FROM pg_constraint k "
-    "JOIN pg_class child ON child.oid = k.conrelid "
-    "JOIN pg_class parent ON parent.oid = k.confrelid "
-    "JOIN pg_namespace n ON n.oid = child.relnamespace "
-    "WHERE k.contype = 'f' AND n.nspname = 'public'"
 )
 
 
@@ -66,8 +56,9 @@ def named_in(sql: str, tables: Iterable[str]) -> set[str]:
 
 def tables_in_play(history: History, step: Step, connection: Connection) -> tuple[str, ...]:
     """The existing tables (at `step.before`, read through `connection`) the step can touch."""
-    existing = set(connection.scalars(_TABLES, {"version_table": VERSION_TABLE}))
-    edges = [(str(child), str(parent)) for child, parent in connection.execute(_FOREIGN_KEYS)]
+    dialect = dialect_for(connection.engine.url)
+    existing = set(dialect.user_tables(connection))
+    edges = dialect.foreign_keys(connection)
     return choose_tables(step_sql(history, step), existing, edges)
 
 

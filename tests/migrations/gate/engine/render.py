@@ -24,6 +24,7 @@ from typing import Literal
 
 from alembic.script import Script
 
+from tests.migrations.gate.dialects.base import VERSION_TABLE
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.failure import GateFailure
 
@@ -33,7 +34,6 @@ DIRECTIONS: tuple[Direction, ...] = ("up", "down")
 # Offline mode needs only a dialect: this URL is never connected to.
 OFFLINE_URL = "postgresql+psycopg2://offline@localhost/offline_render"
 
-VERSION_TABLE = "alembic_version"
 _VERSION_TABLE_STATEMENT = re.compile(
     rf"^\s*(CREATE TABLE|DROP TABLE|INSERT INTO|UPDATE|DELETE FROM)\s+{VERSION_TABLE}\b",
     re.IGNORECASE,

@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DataError, IntegrityError
 
-from tests.migrations.gate.dialects.postgresql.catalog import EXCLUDED_TABLES
+from tests.migrations.gate.dialects.base import VERSION_TABLE
 
 Row = dict[str, Any]
 
@@ -156,7 +156,7 @@ def reflect_schema(
     )
     specs = []
     for table in metadata.sorted_tables:
-        if table.name in EXCLUDED_TABLES:
+        if table.name == VERSION_TABLE:
             continue
         bounds = _check_bounds(table)
         columns = tuple(

@@ -43,17 +43,15 @@ from tests.migrations.gate.checks.lock_timeout import LockWaitOutcome, upgrade_u
 from tests.migrations.gate.checks.no_trace import require_no_trace
 from tests.migrations.gate.checks.populated_upgrade import check_populated_batch, step_examples
 from tests.migrations.gate.checks.stairway import upgrade_again
-from tests.migrations.gate.dialects.postgresql.catalog import (
-    CatalogSnapshot,
-    snapshot_of,
-    take_snapshot,
-)
+from tests.migrations.gate.dialects.base import CatalogSnapshot
+from tests.migrations.gate.dialects.postgresql.catalog import take_snapshot
 from tests.migrations.gate.engine.contention import current_version
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.relevance import tables_in_play
 from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.engine.rows import SchemaSpec, insert_rows, sample_rows
 from tests.migrations.gate.engine.sessions import reusing_connections
+from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.engine.steps import BASE, Step, run_step, steps
 from tests.migrations.gate.engine.working import WorkingDatabase, working_database
 from tests.support.postgres import PostgresServer

@@ -1,11 +1,11 @@
 """`WorkingDatabase`: one database that many hypothesis examples share, reset between them.
 
 Hypothesis runs every example inside one call of the test, so fixtures cannot isolate them.
-Cloning a database per example costs ~35 ms on PostgreSQL 15 but ~165 ms on the embedded
-PostgreSQL 16 (its FILE_COPY checkpoint). Instead each example starts with `reset()`: back to
-the agreed revision, every table truncated with identities restarted, and the catalog compared
-with the snapshot taken at creation. Anything unexpected (a failed downgrade, a leftover
-object) rebuilds the database from scratch, so no example ever sees another's state.
+Cloning a database per example costs a `CREATE DATABASE` (figures in bench/RESULTS.md). Instead
+each example starts with `reset()`: back to the agreed revision, every table truncated with
+identities restarted, and the catalog compared with the snapshot taken at creation. Anything
+unexpected (a failed downgrade, a leftover object) rebuilds the database from scratch, so no
+example ever sees another's state.
 """
 
 from __future__ import annotations
@@ -15,56 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import URL, Connection, Engine, create_engine, pool, text
+from sqlalchemy import URL, Connection, Engine, create_engine
 
-from tests.migrations.gate.dialects.postgresql.catalog import (
-    EXCLUDED_TABLES,
-    CatalogSnapshot,
-    take_snapshot,
-)
+from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects.base import CatalogSnapshot, Dialect
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.steps import BASE
 from tests.support.postgres import PostgresServer, unique_database_name
-
-
-def current_revision(connection: Connection) -> str:
-    """The revision recorded in `alembic_version`, or "base"."""
-    exists = connection.scalar(text("SELECT to_regclass('public.alembic_version') IS NOT NULL"))
-    if not exists:
-        return BASE
-    return connection.scalar(text("SELECT max(version_num) FROM alembic_version")) or BASE
-
-
-def truncate_everything(connection: Connection, only: Collection[str] | None = None) -> None:
-    """Empty every table of schema public (not alembic_version; `only` those) and restart
-    identities."""
-    quote = connection.dialect.identifier_preparer.quote
-    names = connection.scalars(
-        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
-    ).all()
-    tables = [
-        quote(name)
-        for name in names
-        if name not in EXCLUDED_TABLES and (only is None or name in only)
-    ]
-    if tables:
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-
-
-def empty_public_schema(url: URL) -> None:
-    """Make the database at `url` empty again: schema public dropped and recreated.
-
-    Milliseconds, where `CREATE DATABASE` forces a checkpoint that, on a server other test
-    runs keep busy, costs up to a second. Everything the gate compares lives in schema public
-    (alembic_version included), so this is as good as a new database for it.
-    """
-    engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
 
 
 @dataclass
@@ -83,17 +40,23 @@ class WorkingDatabase:
     name: str = ""
     baseline: CatalogSnapshot | None = None
     trusted: bool = False
-    """Set by a user that ended cleanly at `revision`: the next reset only truncates."""
+    """Whether it is known to be at `revision` with `baseline` (`adopt`, `mark_clean`): the
+    next reset then only empties the tables, without asking the catalog."""
     borrowed: bool = False
     """`name` belongs to the caller (emptied and reused, never dropped)."""
     tables: Collection[str] | None = None
-    """The tables `reset()` empties (None: all); a walk sets the ones its step can touch."""
+    """The tables `reset()` empties (None: all); `adopt` narrows them to a step's."""
     _engine: Engine | None = None
 
     @property
     def url(self) -> URL:
         """Where it is."""
         return self.server.url_for(self.name)
+
+    @property
+    def dialect(self) -> Dialect:
+        """The server's dialect."""
+        return dialect_for(self.url)
 
     @property
     def engine(self) -> Engine:
@@ -121,11 +84,26 @@ class WorkingDatabase:
         else:
             if self._engine is not None:
                 self._engine.dispose()
-            empty_public_schema(self.url)
+            self.dialect.empty_schema(self.url)
         if self.template is None and self.revision != BASE:
             self.history.upgrade(self.url, self.revision)
         with self.engine.connect() as connection:
-            self.baseline = take_snapshot(connection)
+            self.baseline = self.dialect.snapshot(connection)
+        self.trusted = True
+
+    def adopt(
+        self, revision: str, baseline: CatalogSnapshot, tables: Collection[str] | None
+    ) -> None:
+        """Vouch that the database is at `revision` with exactly `baseline`, and keep it there.
+
+        The walk calls this at the start of each step, with the catalog it has just read, so
+        the populated check's reset empties only `tables` instead of reading the catalog again.
+        """
+        self.revision, self.baseline, self.tables = revision, baseline, tables
+        self.trusted = True
+
+    def mark_clean(self) -> None:
+        """A user ended at `revision` without leaving anything but rows behind."""
         self.trusted = True
 
     def reset(self) -> None:
@@ -133,11 +111,12 @@ class WorkingDatabase:
         trusted, self.trusted = self.trusted, False
         try:
             with self.engine.connect() as connection:
-                if not trusted and current_revision(connection) != self.revision:
+                at = self.dialect.current_revision(connection) or BASE
+                if not trusted and at != self.revision:
                     self.migrate(connection, "downgrade", self.revision)
-                truncate_everything(connection, self.tables)
+                self.dialect.empty_tables(connection, self.tables)
                 connection.commit()
-                clean = trusted or take_snapshot(connection) == self.baseline
+                clean = trusted or self.dialect.snapshot(connection) == self.baseline
                 connection.commit()
         except Exception:
             clean = False

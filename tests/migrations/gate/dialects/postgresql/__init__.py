@@ -1,0 +1,134 @@
+"""PostgreSQL, the gate's first dialect: the catalog, relfilenodes, `LOCK TABLE`, squawk.
+
+Each method answers one question of `dialects.base.Dialect` in PostgreSQL's terms; the longer
+answers have a module of their own here (`catalog.py`, `locks.py`, `squawk.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
+
+from sqlalchemy import URL, Connection, create_engine, pool, text
+
+from tests.migrations.gate.dialects.base import (
+    VERSION_TABLE,
+    CatalogSnapshot,
+    HeldLocks,
+    LintFinding,
+    LockMode,
+    StoredRelation,
+)
+from tests.migrations.gate.dialects.postgresql import catalog, locks, squawk
+
+_TABLES = text(
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> :version_table "
+    "ORDER BY 1"
+)
+_FOREIGN_KEYS = text(
+    "SELECT child.relname, parent.relname FROM pg_constraint k "
+    "JOIN pg_class child ON child.oid = k.conrelid "
+    "JOIN pg_class parent ON parent.oid = k.confrelid "
+    "JOIN pg_namespace n ON n.oid = child.relnamespace "
+    "WHERE k.contype = 'f' AND n.nspname = 'public'"
+)
+_STORED_RELATIONS = text("""
+SELECT c.oid, c.relname, c.relkind, pg_relation_filenode(c.oid), coalesce(t.relname, c.relname)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index x ON x.indexrelid = c.oid
+LEFT JOIN pg_class t ON t.oid = x.indrelid
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm', 'i')
+  AND coalesce(t.relname, c.relname) <> :version_table
+""")
+# env.py never blocks inside pg_advisory_lock(): it polls pg_try_advisory_lock() between
+# commits (a blocked call would hold a snapshot and could not be cancelled by lock_timeout), so a
+# waiting upgrader never shows as an ungranted lock in pg_locks. While it polls, its
+# application_name says so; that is the one signal there is.
+_MIGRATION_LOCK_WAITERS = text("""
+SELECT a.pid, a.application_name = 'alembic: waiting for the migration lock', coalesce(a.query, '')
+FROM pg_stat_activity a
+WHERE a.datname = :database AND a.pid <> pg_backend_pid()
+""")
+
+
+class PostgreSQL:
+    """`Dialect` for PostgreSQL 11 and later, schema `public`."""
+
+    name = "postgresql"
+    linter = "squawk"
+    migration_lock = "a session-level advisory lock, polled with pg_try_advisory_lock()"
+
+    def snapshot(self, connection: Connection) -> CatalogSnapshot:
+        """The catalog of schema public (`catalog.py`)."""
+        return catalog.take_snapshot(connection)
+
+    def stored_relations(self, connection: Connection) -> dict[int, StoredRelation]:
+        """Tables, materialized views and indexes by OID, with their relfilenode."""
+        rows = connection.execute(_STORED_RELATIONS, {"version_table": VERSION_TABLE})
+        return {
+            int(oid): StoredRelation(name, kind, int(filenode or 0), table)
+            for oid, name, kind, filenode, table in rows
+        }
+
+    def user_tables(self, connection: Connection) -> list[str]:
+        """Ordinary and partitioned tables of public, but alembic_version."""
+        return [str(name) for name in connection.scalars(_TABLES, {"version_table": VERSION_TABLE})]
+
+    def foreign_keys(self, connection: Connection) -> list[tuple[str, str]]:
+        """(child, parent) of every foreign key of public."""
+        return [(str(child), str(parent)) for child, parent in connection.execute(_FOREIGN_KEYS)]
+
+    def current_revision(self, connection: Connection) -> str | None:
+        """`alembic_version`'s row, or None."""
+        exists = connection.scalar(text("SELECT to_regclass(:name)"), {"name": VERSION_TABLE})
+        if exists is None:
+            return None
+        version = connection.scalar(text(f"SELECT max(version_num) FROM {VERSION_TABLE}"))
+        return None if version is None else str(version)
+
+    def empty_schema(self, url: URL) -> None:
+        """Schema public dropped and recreated: milliseconds, where `CREATE DATABASE` forces a
+        checkpoint (everything the gate compares lives in public, alembic_version included)."""
+        engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        finally:
+            engine.dispose()
+
+    def empty_tables(self, connection: Connection, tables: Collection[str] | None) -> None:
+        """One `TRUNCATE … RESTART IDENTITY CASCADE`."""
+        quote = connection.dialect.identifier_preparer.quote
+        names = [
+            quote(name) for name in self.user_tables(connection) if tables is None or name in tables
+        ]
+        if names:
+            connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+
+    def hold_locks(
+        self, url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
+    ) -> AbstractContextManager[HeldLocks]:
+        """`LOCK TABLE` in another session (`locks.py`)."""
+        return locks.held_locks(url, tables, mode, patience=patience)
+
+    def is_lock_timeout(self, error: BaseException | None) -> bool:
+        """SQLSTATE 55P03."""
+        return locks.is_lock_timeout(error)
+
+    def sessions_waiting_for_migration_lock(
+        self, connection: Connection, database: str
+    ) -> list[tuple[int, bool, str]]:
+        """From pg_stat_activity and pg_locks."""
+        rows = connection.execute(_MIGRATION_LOCK_WAITERS, {"database": database})
+        return [(int(pid), bool(waits), str(query)) for pid, waits, query in rows]
+
+    def lint(self, files: Mapping[str, str]) -> list[LintFinding]:
+        """squawk, for the target PostgreSQL version (`squawk.py`)."""
+        return squawk.run_squawk(files)
+
+    def knows_lint_rule(self, rule: str) -> bool:
+        """Asked of the squawk binary."""
+        return squawk.is_squawk_rule(rule)

@@ -12,17 +12,14 @@ values are left out: they differ between schemas that behave the same.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import URL, Connection, text
+from sqlalchemy import Connection, text
 
-from tests.migrations.gate.engine.sessions import connect
+from tests.migrations.gate.dialects.base import VERSION_TABLE, CatalogSnapshot
 
-EXCLUDED_TABLES = ("alembic_version",)
-"""Alembic's bookkeeping: present after any upgrade, kept by a downgrade to base, not a model."""
+EXCLUDED_TABLES = (VERSION_TABLE,)
 
 _TABLES = """
 SELECT c.relname, c.relkind, c.relpersistence, c.relrowsecurity, c.reloptions::text,
@@ -171,21 +168,6 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-@dataclass(frozen=True)
-class CatalogSnapshot:
-    """Sorted, self-describing lines; equal snapshots mean PostgreSQL sees the same schema."""
-
-    lines: tuple[str, ...]
-
-    def diff(self, other: CatalogSnapshot, *, before: str, after: str) -> list[str]:
-        """A unified diff from this snapshot to `other` (empty when they are equal)."""
-        return list(
-            difflib.unified_diff(
-                self.lines, other.lines, fromfile=before, tofile=after, lineterm="", n=1
-            )
-        )
-
-
 def _table(row: Sequence[Any]) -> str:
     name, kind, persistence, rls, options, comment = row
     line = f"{_RELKINDS[str(kind)]} {name}"
@@ -319,9 +301,3 @@ def take_snapshot(
         for row in connection.execute(text(query), parameters)
     ]
     return CatalogSnapshot(tuple(sorted(lines)))
-
-
-def snapshot_of(url: URL, *, schema: str = "public") -> CatalogSnapshot:
-    """The snapshot of the database at `url` (a short-lived connection of its own)."""
-    with connect(url) as connection:
-        return take_snapshot(connection, schema=schema)

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from tests.migrations.gate.dialects.base import LintFinding
 
 PG_VERSION = "15"
 DOCS = "https://squawkhq.com/docs/"
@@ -30,23 +31,6 @@ _RULE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 class SquawkUnavailableError(RuntimeError):
     """The squawk binary is not installed where this interpreter can find it."""
-
-
-@dataclass(frozen=True)
-class SquawkFinding:
-    """One squawk finding; `line` and `column` are 0-based, as squawk's JSON reports them."""
-
-    file: str
-    line: int
-    column: int
-    rule: str
-    message: str
-    help: str | None
-
-    @property
-    def docs(self) -> str:
-        """squawk's page for the rule."""
-        return f"{DOCS}{self.rule}"
 
 
 def squawk_executable() -> Path:
@@ -63,7 +47,7 @@ def squawk_executable() -> Path:
     )
 
 
-def run_squawk(files: Mapping[str, str]) -> list[SquawkFinding]:
+def run_squawk(files: Mapping[str, str]) -> list[LintFinding]:
     """Lint each `{file name: SQL}` in one squawk run; return every finding."""
     if not files:
         return []
@@ -91,13 +75,14 @@ def run_squawk(files: Mapping[str, str]) -> list[SquawkFinding]:
             f"squawk exited {result.returncode}: {result.stderr.strip() or result.stdout.strip()}"
         )
     return [
-        SquawkFinding(
+        LintFinding(
             file=item["file"],
             line=int(item["line"]),
             column=int(item["column"]),
             rule=item["rule_name"],
             message=item["message"],
             help=item.get("help"),
+            docs=f"{DOCS}{item['rule_name']}",
         )
         for item in json.loads(result.stdout or "[]")
     ]

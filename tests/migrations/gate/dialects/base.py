@@ -1,0 +1,149 @@
+"""What the gate needs from a database server, and nothing else: the `Dialect` protocol.
+
+Checks and the engine speak only this interface; everything specific to one server (catalog
+queries, how a table rewrite shows, which lock a reader takes, which error means "gave up on a
+lock", the unsafe-DDL linter, how to empty a schema) lives in `dialects/<server>/`. A second
+server is one new package there, registered in `dialects/__init__.py`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import URL, Connection
+
+VERSION_TABLE = "alembic_version"
+"""Alembic's bookkeeping table: present after any upgrade, kept by a downgrade to base."""
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """Sorted, self-describing lines; equal snapshots mean the server sees the same schema."""
+
+    lines: tuple[str, ...]
+
+    def diff(self, other: CatalogSnapshot, *, before: str, after: str) -> list[str]:
+        """A unified diff from this snapshot to `other` (empty when they are equal)."""
+        return list(
+            difflib.unified_diff(
+                self.lines, other.lines, fromfile=before, tofile=after, lineterm="", n=1
+            )
+        )
+
+
+@dataclass(frozen=True)
+class StoredRelation:
+    """A table or index and the identity of the storage holding its rows.
+
+    A new storage identity for the same relation means the server copied every row into a new
+    file: a table rewrite, under the strongest lock.
+    """
+
+    name: str
+    kind: str
+    storage: int
+    table: str
+
+
+class LockMode(enum.Enum):
+    """The two ways the gate gets in a migration's way, named for what they stand for."""
+
+    READERS = "what a long-running SELECT holds on a table"
+    VERSION_WRITERS_BLOCKED = "readers of the version table pass, its UPDATE cannot"
+
+
+@dataclass
+class HeldLocks:
+    """Another session holding locks in an open transaction, ended by a watchdog if need be."""
+
+    session: int
+    tables: tuple[str, ...]
+    mode: str
+    """The server's own name for the lock held (shown in failures)."""
+    ended_by_watchdog: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    """One finding of the dialect's unsafe-DDL linter; `line` and `column` are 0-based."""
+
+    file: str
+    line: int
+    column: int
+    rule: str
+    message: str
+    help: str | None
+    docs: str
+
+
+class Dialect(Protocol):
+    """Everything the gate asks of one database server."""
+
+    name: str
+    """SQLAlchemy's backend name (`postgresql`)."""
+    linter: str
+    """The unsafe-DDL linter's name, for reports (`squawk`)."""
+    migration_lock: str
+    """How `env.py` serialises concurrent upgraders on this server, for reports."""
+
+    def snapshot(self, connection: Connection) -> CatalogSnapshot:
+        """Every object of the schema the gate compares, one line each."""
+        ...
+
+    def stored_relations(self, connection: Connection) -> dict[int, StoredRelation]:
+        """Tables and indexes holding data, by a key that survives ALTER TABLE."""
+        ...
+
+    def user_tables(self, connection: Connection) -> list[str]:
+        """The tables of the schema, except the version table, sorted."""
+        ...
+
+    def foreign_keys(self, connection: Connection) -> list[tuple[str, str]]:
+        """(child table, parent table) for every foreign key of the schema."""
+        ...
+
+    def current_revision(self, connection: Connection) -> str | None:
+        """What the version table says (None: missing or empty)."""
+        ...
+
+    def empty_schema(self, url: URL) -> None:
+        """Drop everything in the database at `url`, as good as a new database for the gate."""
+        ...
+
+    def empty_tables(self, connection: Connection, tables: Collection[str] | None) -> None:
+        """Delete every row of `tables` (None: all but the version table), restart keys."""
+        ...
+
+    def hold_locks(
+        self, url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
+    ) -> AbstractContextManager[HeldLocks]:
+        """Hold `mode` on `tables` from another session until the block exits.
+
+        After `patience` seconds a watchdog ends that session and sets `ended_by_watchdog`: a
+        migration still waiting by then was queueing, not giving up.
+        """
+        ...
+
+    def is_lock_timeout(self, error: BaseException | None) -> bool:
+        """Whether `error` is the server giving up on a lock because of the lock timeout."""
+        ...
+
+    def sessions_waiting_for_migration_lock(
+        self, connection: Connection, database: str
+    ) -> list[tuple[int, bool, str]]:
+        """Other sessions on `database`: (id, waiting for the migration lock, their query)."""
+        ...
+
+    def lint(self, files: Mapping[str, str]) -> list[LintFinding]:
+        """Lint each file's SQL (name → text) for unsafe DDL."""
+        ...
+
+    def knows_lint_rule(self, rule: str) -> bool:
+        """Whether `rule` is a rule of the linter (so a waiver can name it)."""
+        ...
