@@ -16,7 +16,11 @@ _DIALECTS: dict[str, Dialect] = {"postgresql": PostgreSQL()}
 
 def dialect_for(url: URL) -> Dialect:
     """The dialect of the server at `url`; a clear error for a server the gate does not know."""
-    backend = url.get_backend_name()
+    return dialect_named(url.get_backend_name())
+
+
+def dialect_named(backend: str) -> Dialect:
+    """The dialect for SQLAlchemy's backend name (`connection.dialect.name`)."""
     try:
         return _DIALECTS[backend]
     except KeyError:

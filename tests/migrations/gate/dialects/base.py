@@ -82,6 +82,14 @@ class LintFinding:
     docs: str
 
 
+@dataclass
+class FillReport:
+    """Rows inserted per table, and why a table stayed empty."""
+
+    inserted: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
 class Dialect(Protocol):
     """Everything the gate asks of one database server."""
 
@@ -118,6 +126,15 @@ class Dialect(Protocol):
 
     def empty_tables(self, connection: Connection, tables: Collection[str] | None) -> None:
         """Delete every row of `tables` (None: all but the version table), restart keys."""
+        ...
+
+    def bulk_fill(
+        self, connection: Connection, rows: int, only: Collection[str] | None
+    ) -> FillReport:
+        """Insert `rows` rows into each table (`only` those, if given) in one statement each.
+
+        Tables it cannot fill are left empty and named in `FillReport.skipped`, with why.
+        """
         ...
 
     def hold_locks(

@@ -1,106 +1,34 @@
-"""Put rows into every table of a database at any revision, with one `INSERT … SELECT` each.
+"""Put rows into every table of a database at any revision, whatever its schema.
 
-Checks that run a revision "on a populated database" need rows whatever the schema is, without
-knowing it in advance. Values are derived from each column's type (the row number as an
-integer, `'row 7'` as text, the first label of an enum, …); columns with a default, an identity
-or a generation expression keep theirs; a single-column foreign key takes an existing key of the
-referenced table, which is filled first. A table these rules cannot satisfy (a CHECK that
-rejects the values, say) gets the CHECK-aware sample rows of `rows.py` (the generator of the
-populated-upgrades check) instead; if those fail too, it is reported and left empty rather than
-failing the caller: relfilenode and lock behaviour do not depend on the rows' contents.
+Checks that run a revision "on a populated database" need rows without knowing the schema in
+advance. The dialect fills each table in one statement (`Dialect.bulk_fill`); a table it cannot
+satisfy (a CHECK that rejects its values, say) gets the CHECK-aware sample rows of `rows.py`
+(the generator of the populated-upgrades check) instead; if those fail too, it is reported and
+left empty rather than failing the caller: rewrite and lock behaviour do not depend on the rows'
+contents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection
 
-from tests.migrations.gate.dialects.base import VERSION_TABLE
+from tests.migrations.gate.dialects import dialect_named
+from tests.migrations.gate.dialects.base import FillReport
 from tests.migrations.gate.engine.rows import insert_rows, reflect_schema, sample_rows
 
-_COLUMNS = """
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory,
-       t.typname, a.attnotnull, a.atthasdef, (a.attidentity <> '' OR a.attgenerated <> ''),
-       (SELECT r.relname || '.' || ra.attname
-        FROM pg_constraint k
-        JOIN pg_class r ON r.oid = k.confrelid
-        JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
-        WHERE k.contype = 'f' AND k.conrelid = c.oid AND k.conkey = ARRAY[a.attnum]
-        LIMIT 1)
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_type t ON t.oid = a.atttypid
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> :version_table
-  AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY c.relname, a.attnum
-"""
-
-
-@dataclass
-class _Column:
-    name: str
-    type_: str
-    category: str
-    type_name: str
-    not_null: bool
-    has_default: bool
-    automatic: bool
-    references: str | None
-
-
-@dataclass
-class FillReport:
-    """Rows inserted per table, and why a table stayed empty."""
-
-    inserted: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-
-def _quote(connection: Connection, name: str) -> str:
-    return connection.dialect.identifier_preparer.quote(name)
-
-
-def _value(connection: Connection, column: _Column) -> str | None:
-    """An SQL expression over the row number `g` for `column`, or None if it has none."""
-    if column.references:
-        table, _, key = column.references.partition(".")
-        return f"(SELECT {_quote(connection, key)} FROM {_quote(connection, table)} LIMIT 1)"
-    by_category = {
-        "N": "g",
-        "S": "'row ' || g",
-        "B": "g % 2 = 0",
-        "D": "now()",
-        "T": "make_interval(secs => g)",
-        "E": f"(enum_range(NULL::{column.type_}))[1]",
-        "A": "'{}'",
-        "I": "'10.0.0.1'",
-    }
-    by_type = {"uuid": "md5(g::text)::uuid", "json": "'{}'", "jsonb": "'{}'", "bytea": "'\\x00'"}
-    expression = by_type.get(column.type_name) or by_category.get(column.category)
-    if expression is None:
-        return None
-    return f"CAST({expression} AS {column.type_})"
+__all__ = ["FillReport", "fill_tables"]
 
 
 def fill_tables(
     connection: Connection, rows: int = 50, *, only: Collection[str] | None = None
 ) -> FillReport:
-    """Insert `rows` rows into every table of `public` (except Alembic's), committing each.
+    """Insert `rows` rows into every table (except Alembic's), committing each.
 
     `only` limits the filling to those tables (the ones a revision step can touch).
     """
-    tables: dict[str, list[_Column]] = {}
-    for row in connection.execute(text(_COLUMNS), {"version_table": VERSION_TABLE}):
-        if only is None or row[0] in only:
-            tables.setdefault(row[0], []).append(_Column(*row[1:]))
-    connection.commit()
-    report = FillReport()
-    for table in _dependency_order(tables):
-        _fill_one(connection, table, tables[table], rows, report)
+    report = dialect_named(connection.dialect.name).bulk_fill(connection, rows, only)
     if report.skipped:
         _fill_with_samples(connection, report)
     return report
@@ -116,52 +44,3 @@ def _fill_with_samples(connection: Connection, report: FillReport) -> None:
         if count and name in report.skipped:
             del report.skipped[name]
             report.inserted[name] = count
-
-
-def _dependency_order(tables: dict[str, list[_Column]]) -> list[str]:
-    ordered: list[str] = []
-
-    def visit(name: str, path: Sequence[str]) -> None:
-        if name in ordered or name in path or name not in tables:
-            return
-        for column in tables[name]:
-            if column.references:
-                visit(column.references.partition(".")[0], [*path, name])
-        ordered.append(name)
-
-    for name in sorted(tables):
-        visit(name, [])
-    return ordered
-
-
-def _fill_one(
-    connection: Connection, table: str, columns: list[_Column], rows: int, report: FillReport
-) -> None:
-    names: list[str] = []
-    values: list[str] = []
-    for column in columns:
-        if column.automatic or column.has_default:
-            continue
-        value = _value(connection, column)
-        if value is None:
-            if column.not_null:
-                report.skipped[table] = f"no value for {column.name} ({column.type_})"
-                return
-            continue
-        names.append(_quote(connection, column.name))
-        values.append(value)
-    target = _quote(connection, table)
-    statement = (
-        f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} "
-        f"FROM generate_series(1, {int(rows)}) AS g"
-        if names
-        else f"INSERT INTO {target} SELECT FROM generate_series(1, {int(rows)}) AS g"
-    )
-    try:
-        result = connection.execute(text(statement))
-        connection.commit()
-    except DBAPIError as error:
-        connection.rollback()
-        report.skipped[table] = str(error.orig).strip().splitlines()[0]
-        return
-    report.inserted[table] = result.rowcount

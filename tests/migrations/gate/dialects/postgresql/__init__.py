@@ -1,7 +1,7 @@
 """PostgreSQL, the gate's first dialect: the catalog, relfilenodes, `LOCK TABLE`, squawk.
 
 Each method answers one question of `dialects.base.Dialect` in PostgreSQL's terms; the longer
-answers have a module of their own here (`catalog.py`, `locks.py`, `squawk.py`).
+answers have a module of their own here (`catalog.py`, `locks.py`, `squawk.py`, `bulk_fill.py`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from sqlalchemy import URL, Connection, create_engine, pool, text
 from tests.migrations.gate.dialects.base import (
     VERSION_TABLE,
     CatalogSnapshot,
+    FillReport,
     HeldLocks,
     LintFinding,
     LockMode,
     StoredRelation,
 )
-from tests.migrations.gate.dialects.postgresql import catalog, locks, squawk
+from tests.migrations.gate.dialects.postgresql import bulk_fill, catalog, locks, squawk
 
 _TABLES = text(
     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -107,6 +108,12 @@ class PostgreSQL:
         ]
         if names:
             connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+
+    def bulk_fill(
+        self, connection: Connection, rows: int, only: Collection[str] | None
+    ) -> FillReport:
+        """`INSERT … SELECT … FROM generate_series()`, values by type category (`bulk_fill.py`)."""
+        return bulk_fill.bulk_fill(connection, rows, only)
 
     def hold_locks(
         self, url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
