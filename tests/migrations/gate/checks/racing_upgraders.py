@@ -2,20 +2,19 @@
 
 Several replicas of a service often run `alembic upgrade head` on start. Without coordination
 both see the same revision and both run it: one crashes on "already exists", or worse, both
-half-apply. `env.py` takes the dialect's migration lock before looking at `alembic_version`
-(on PostgreSQL a session-level advisory lock, polled with `pg_try_advisory_lock()` between
-commits, never a blocking `pg_advisory_lock()` call) and keeps it across every per-revision
-COMMIT, including the ones `autocommit_block()` issues (a transaction-level lock would be
-released by the first of them).
+half-apply. `env.py` takes the dialect's migration lock before looking at `alembic_version` (on
+PostgreSQL a session-level advisory lock, which this project's env.py polls for with
+`pg_try_advisory_lock()` between commits) and keeps it across every per-revision COMMIT,
+including the ones `autocommit_block()` issues (a transaction-level lock would be released by
+the first of them).
 
-Here the upgraders are real processes (`python -m alembic upgrade head`, `DATABASE_URL` in
-their environment, the project root as working directory), as in a deploy. While they run, the
-gate polls the server's sessions (`Dialect.sessions_waiting_for_migration_lock`) and records
-every moment a backend of the database waits for the migration lock (on PostgreSQL, polling for
-it under env.py's "waiting" `application_name`), and what the other backends are doing at that
-moment: that is the proof
-the second process waited rather than raced. Each process logs `Running upgrade a -> b` for what it
-applied; across all of them, every revision must appear exactly once.
+Here the upgraders are real processes (`python -m alembic upgrade head`, `DATABASE_URL` in their
+environment, the project root as working directory), as in a deploy. While they run, the gate
+polls the server's sessions (`Dialect.sessions_waiting_for_migration_lock`) and records every
+moment a backend of the database waits for the migration lock, and what the other backends are
+doing at that moment: that is the proof the second process waited rather than raced. Each
+process logs `Running upgrade a -> b` for what it applied; across all of them, every revision
+must appear exactly once.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable
 
 from sqlalchemy import Connection
 
-from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects import dialect_named
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.render import OfflineRenderError, render_revision
 from tests.migrations.gate.engine.steps import Step
@@ -56,7 +56,7 @@ def named_in(sql: str, tables: Iterable[str]) -> set[str]:
 
 def tables_in_play(history: History, step: Step, connection: Connection) -> tuple[str, ...]:
     """The existing tables (at `step.before`, read through `connection`) the step can touch."""
-    dialect = dialect_for(connection.engine.url)
+    dialect = dialect_named(connection.dialect.name)
     existing = set(dialect.user_tables(connection))
     edges = dialect.foreign_keys(connection)
     return choose_tables(step_sql(history, step), existing, edges)

@@ -44,7 +44,6 @@ from tests.migrations.gate.checks.no_trace import require_no_trace
 from tests.migrations.gate.checks.populated_upgrade import check_populated_batch, step_examples
 from tests.migrations.gate.checks.stairway import upgrade_again
 from tests.migrations.gate.dialects.base import CatalogSnapshot
-from tests.migrations.gate.dialects.postgresql.catalog import take_snapshot
 from tests.migrations.gate.engine.contention import current_version
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.relevance import tables_in_play
@@ -130,7 +129,7 @@ def walk_step(
 
     with database.engine.connect() as connection:
         tables = in_play(connection)
-        before = take_snapshot(connection)
+        before = database.dialect.snapshot(connection)
         connection.commit()
     lock_wait = None
     if step.before != BASE:
@@ -140,13 +139,12 @@ def walk_step(
     failure = fail_step(history, url, step, only=tables, before=before, patience=patience)
     if not failure.rolled_back:
         back_to_before(history, url, step, before)
-    database.revision, database.tables = step.before, tables
-    database.baseline, database.trusted = before, True
+    database.adopt(step.before, before, tables)
     runner = check_populated_batch(
         database, step, examples=examples, tables_after=in_play, at_revision=_seed_samples
     )
     with database.engine.connect() as connection:
-        require_no_trace(history, step, before, take_snapshot(connection))
+        require_no_trace(history, step, before, database.dialect.snapshot(connection))
         connection.commit()
     if failure.rerun_schema is not None and runner.upgraded is not None:
         require_clean_rerun(step, runner.upgraded, failure.rerun_schema)

@@ -106,13 +106,15 @@ class WorkingDatabase:
         """A user ended at `revision` without leaving anything but rows behind."""
         self.trusted = True
 
+    def _revision_now(self, connection: Connection) -> str:
+        return self.dialect.current_revision(connection) or BASE
+
     def reset(self) -> None:
         """Back to `revision`, empty, with the schema it was built with; rebuild otherwise."""
         trusted, self.trusted = self.trusted, False
         try:
             with self.engine.connect() as connection:
-                at = self.dialect.current_revision(connection) or BASE
-                if not trusted and at != self.revision:
+                if not trusted and self._revision_now(connection) != self.revision:
                     self.migrate(connection, "downgrade", self.revision)
                 self.dialect.empty_tables(connection, self.tables)
                 connection.commit()

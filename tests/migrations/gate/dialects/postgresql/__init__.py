@@ -43,13 +43,16 @@ LEFT JOIN pg_class t ON t.oid = x.indrelid
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm', 'i')
   AND coalesce(t.relname, c.relname) <> :version_table
 """)
-# env.py never blocks inside pg_advisory_lock(): it polls pg_try_advisory_lock() between
-# commits (a blocked call would hold a snapshot and could not be cancelled by lock_timeout), so a
-# waiting upgrader never shows as an ungranted lock in pg_locks. While it polls, its
-# application_name says so; that is the one signal there is.
+# This project's env.py never blocks inside pg_advisory_lock(): it polls pg_try_advisory_lock()
+# between commits, and while it polls its application_name says so. An env.py that blocks
+# instead shows as an ungranted advisory lock in pg_locks; either counts as waiting.
 _MIGRATION_LOCK_WAITERS = text("""
-SELECT a.pid, a.application_name = 'alembic: waiting for the migration lock', coalesce(a.query, '')
+SELECT a.pid,
+       l.pid IS NOT NULL
+       OR a.application_name = 'alembic: waiting for the migration lock',
+       coalesce(a.query, '')
 FROM pg_stat_activity a
+LEFT JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND NOT l.granted
 WHERE a.datname = :database AND a.pid <> pg_backend_pid()
 """)
 
@@ -83,7 +86,9 @@ class PostgreSQL:
 
     def current_revision(self, connection: Connection) -> str | None:
         """`alembic_version`'s row, or None."""
-        exists = connection.scalar(text("SELECT to_regclass(:name)"), {"name": VERSION_TABLE})
+        exists = connection.scalar(
+            text("SELECT to_regclass(:name)"), {"name": f"public.{VERSION_TABLE}"}
+        )
         if exists is None:
             return None
         version = connection.scalar(text(f"SELECT max(version_num) FROM {VERSION_TABLE}"))
