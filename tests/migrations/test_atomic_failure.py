@@ -6,16 +6,34 @@ import pytest
 from sqlalchemy import URL
 from sqlalchemy.exc import DataError
 
-from tests.migrations.gate.checks.atomic_failure import check_atomic_failure
+from tests.migrations.gate.checks.atomic_failure import AtomicFailure, FailureOutcome
 from tests.migrations.gate.checks.unsafe_ddl import lint_revisions
 from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.contention import current_version
-from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.engine.snapshots import snapshot_of
+from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
+from tests.support.postgres import PostgresServer
 
 
-def test_revision_failing_halfway_leaves_the_previous_schema(scratch_database_url: URL) -> None:
+def outcomes_of(
+    history: History, server: PostgresServer, scratch: URL
+) -> dict[str, FailureOutcome]:
+    """Walk `history` with the atomic-failure check alone; what it saw at each revision."""
+    reports = walk_history(history, server, [AtomicFailure()], scratch=scratch)
+    outcomes = {
+        report.step.revision: outcome
+        for report in reports
+        if (outcome := report.observed(AtomicFailure.name, FailureOutcome)) is not None
+    }
+    assert list(outcomes) == [report.step.revision for report in reports]
+    return outcomes
+
+
+def test_revision_failing_halfway_leaves_the_previous_schema(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     """Four DDL/DML statements succeed, the fifth fails: nothing of the revision remains."""
     history = fixture_history("fails_halfway")
     url = scratch_database_url
@@ -26,22 +44,29 @@ def test_revision_failing_halfway_leaves_the_previous_schema(scratch_database_ur
     assert current_version(url) == "fh01_things"
     assert before.diff(snapshot_of(url), before="before", after="after") == []
     dialect_for(url).empty_schema(url)
-    outcomes = check_atomic_failure(history, url)
-    assert outcomes[-1].error == "DivisionByZero: division by zero"
-    assert outcomes[-1].rolled_back
+    with pytest.raises(GateFailure) as raised:
+        outcomes_of(history, postgres_server, url)
+    # The check itself passes (rolled back); the walk's own upgrade to the step then fails.
+    assert (raised.value.check, raised.value.revision) == ("upgrade", "fh02_breaks_halfway")
+    assert "DivisionByZero: division by zero" in str(raised.value)
 
 
-def test_correct_changes_fail_cleanly(scratch_database_url: URL) -> None:
+def test_correct_changes_fail_cleanly(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     history = fixture_history("safe_changes")
-    outcomes = {o.step.revision: o for o in check_atomic_failure(history, scratch_database_url)}
-    assert outcomes["sc04_concurrent_index"].rerun  # autocommit_block, written to be rerun
+    outcomes = outcomes_of(history, postgres_server, scratch_database_url)
+    # autocommit_block, written to be rerun: it reran to the schema of a clean upgrade
+    assert outcomes["sc04_concurrent_index"].rerun_schema is not None
     assert all(o.rolled_back for r, o in outcomes.items() if r != "sc04_concurrent_index")
 
 
-def test_autocommit_revision_that_cannot_rerun_fails(scratch_database_url: URL) -> None:
+def test_autocommit_revision_that_cannot_rerun_fails(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     history = fixture_history("non_atomic_failure")
     with pytest.raises(GateFailure) as raised:
-        check_atomic_failure(history, scratch_database_url)
+        outcomes_of(history, postgres_server, scratch_database_url)
     text = str(raised.value)
     assert text.startswith(
         "[atomic-failure] na02_not_rerunnable failed part-way, left committed changes behind, "
@@ -52,11 +77,13 @@ def test_autocommit_revision_that_cannot_rerun_fails(scratch_database_url: URL) 
     assert "add_column(if_not_exists=True)" in text
 
 
-def test_the_first_version_of_the_quantity_revision_is_caught(scratch_database_url: URL) -> None:
+def test_the_first_version_of_the_quantity_revision_is_caught(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     """Revision 9a4f2e61c8d5 as first written: squawk and this check both reject it."""
     history = fixture_history("quantity_not_rerunnable")
     with pytest.raises(GateFailure) as raised:
-        check_atomic_failure(history, scratch_database_url)
+        outcomes_of(history, postgres_server, scratch_database_url)
     assert 'column "quantity" of relation "items" already exists' in str(raised.value)
     (_, quantity) = lint_revisions(history)
     assert "prefer-robust-stmts" in {finding.rule for finding in quantity.findings}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.checks.lock_timeout import check_lock_timeouts
+from tests.migrations.gate.checks.lock_timeout import LockTimeout, LockWaitOutcome
 from tests.migrations.gate.checks.upgrade import RevisionTemplates
 from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.dialects.base import LockMode
@@ -13,7 +13,9 @@ from tests.migrations.gate.engine.contention import current_version, upgrade_wit
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.engine.steps import steps
+from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
+from tests.support.postgres import PostgresServer
 
 GENEROUS = 10.0  # seconds; lock_timeout is 20ms, so this only fails when nothing timed out
 QUANTITY_REVISION = "9a4f2e61c8d5"
@@ -44,19 +46,31 @@ def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(
         assert snapshot_of(url).diff(before, before="before", after="after") == []
 
 
-def test_check_passes_on_correct_changes(scratch_database_url: URL) -> None:
+def test_check_passes_on_correct_changes(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     """A concurrent index or a new table need no conflicting lock; ALTERs give up in time."""
     history = fixture_history("safe_changes")
-    outcomes = {o.step.revision: o for o in check_lock_timeouts(history, scratch_database_url)}
+    reports = walk_history(history, postgres_server, [LockTimeout()], scratch=scratch_database_url)
+    outcomes = {
+        report.step.revision: outcome
+        for report in reports
+        if (outcome := report.observed(LockTimeout.name, LockWaitOutcome)) is not None
+    }
+    assert set(outcomes) == {report.step.revision for report in reports[1:]}
     assert outcomes["sc02_nullable"].gave_up
     assert not outcomes["sc04_concurrent_index"].gave_up
     assert not outcomes["sc05_new_table"].gave_up
 
 
-def test_a_revision_that_disables_lock_timeout_queues_and_fails(scratch_database_url: URL) -> None:
+def test_a_revision_that_disables_lock_timeout_queues_and_fails(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     history = fixture_history("timeouts_disabled")
     with pytest.raises(GateFailure) as raised:
-        check_lock_timeouts(history, scratch_database_url, patience=1.0)
+        walk_history(
+            history, postgres_server, [LockTimeout()], scratch=scratch_database_url, patience=1.0
+        )
     text = str(raised.value)
     assert text.startswith(
         "[lock-timeout] upgrading to td02_no_lock_timeout queued behind another session "

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.checks.no_trace import check_no_trace
+from tests.migrations.gate.checks.no_trace import NoTrace
 from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
+from tests.support.postgres import PostgresServer
 
 
 @pytest.mark.parametrize(
@@ -17,8 +19,10 @@ from tests.migrations.gate.failure import GateFailure
     "name",
     ["correct_new_column", "correct_new_table"],
 )
-def test_correct_histories_leave_no_trace(scratch_database_url: URL, name: str) -> None:
-    check_no_trace(named_history(name), scratch_database_url)
+def test_correct_histories_leave_no_trace(
+    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+) -> None:
+    walk_history(named_history(name), postgres_server, [NoTrace()], scratch=scratch_database_url)
 
 
 @pytest.mark.parametrize(
@@ -45,10 +49,16 @@ def test_correct_histories_leave_no_trace(scratch_database_url: URL, name: str) 
     ],
 )
 def test_leftover_shows_as_a_catalog_diff(
-    scratch_database_url: URL, name: str, revision: str, expected: list[str]
+    postgres_server: PostgresServer,
+    scratch_database_url: URL,
+    name: str,
+    revision: str,
+    expected: list[str],
 ) -> None:
     with pytest.raises(GateFailure) as failure:
-        check_no_trace(fixture_history(name), scratch_database_url)
+        walk_history(
+            fixture_history(name), postgres_server, [NoTrace()], scratch=scratch_database_url
+        )
     text = str(failure.value)
     assert "[downgrade-leaves-no-trace]" in text
     assert f"revision: {revision}" in text

@@ -7,10 +7,11 @@ import re
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.checks.populated_upgrade import check_populated
+from tests.migrations.gate.checks.populated_upgrade import PopulatedUpgrade
 from tests.migrations.gate.checks.upgrade import check_upgrade
 from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer
 
@@ -27,10 +28,11 @@ SELF_TEST_EXAMPLES = 15
 def test_correct_histories_keep_generated_rows(
     postgres_server: PostgresServer, scratch_database_url: URL, name: str
 ) -> None:
-    check_populated(
+    walk_history(
         named_history(name),
         postgres_server,
-        max_examples=SELF_TEST_EXAMPLES,
+        [PopulatedUpgrade()],
+        examples=SELF_TEST_EXAMPLES,
         scratch=scratch_database_url,
     )
 
@@ -41,8 +43,12 @@ def test_not_null_column_without_default_fails_only_with_rows(
     history = fixture_history("not_null_no_default")
     check_upgrade(history, postgres_server)  # the empty database takes it
     with pytest.raises(GateFailure) as failure:
-        check_populated(
-            history, postgres_server, max_examples=SELF_TEST_EXAMPLES, scratch=scratch_database_url
+        walk_history(
+            history,
+            postgres_server,
+            [PopulatedUpgrade()],
+            examples=SELF_TEST_EXAMPLES,
+            scratch=scratch_database_url,
         )
     text = str(failure.value)
     assert "[populated-upgrade]" in text
@@ -98,10 +104,11 @@ def test_declared_data_change_passes(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
     """A data fix that says what it changes, and why, is a correct change."""
-    check_populated(
+    walk_history(
         fixture_history("declared_data_change"),
         postgres_server,
-        max_examples=SELF_TEST_EXAMPLES,
+        [PopulatedUpgrade()],
+        examples=SELF_TEST_EXAMPLES,
         scratch=scratch_database_url,
     )
 
@@ -117,7 +124,11 @@ def test_data_change_declaration_needs_a_reason(
 def populated_failure(name: str, server: PostgresServer, scratch: URL) -> str:
     """The report of the populated check on fixture history `name`, which must fail it."""
     with pytest.raises(GateFailure) as failure:
-        check_populated(
-            fixture_history(name), server, max_examples=SELF_TEST_EXAMPLES, scratch=scratch
+        walk_history(
+            fixture_history(name),
+            server,
+            [PopulatedUpgrade()],
+            examples=SELF_TEST_EXAMPLES,
+            scratch=scratch,
         )
     return str(failure.value)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.checks.stairway import check_stairway
+from tests.migrations.gate.checks.stairway import Stairway
 from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
+from tests.support.postgres import PostgresServer
 
 
 @pytest.mark.parametrize(
@@ -17,26 +19,42 @@ from tests.migrations.gate.failure import GateFailure
     "name",
     ["correct_new_column", "correct_new_table"],
 )
-def test_correct_histories_climb_the_stairway(scratch_database_url: URL, name: str) -> None:
-    check_stairway(named_history(name), scratch_database_url)
+def test_correct_histories_climb_the_stairway(
+    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+) -> None:
+    walk_history(named_history(name), postgres_server, [Stairway()], scratch=scratch_database_url)
 
 
-def test_enum_left_behind_breaks_the_second_upgrade(scratch_database_url: URL) -> None:
+def test_enum_left_behind_breaks_the_second_upgrade(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     with pytest.raises(GateFailure) as failure:
-        check_stairway(fixture_history("enum_left_behind"), scratch_database_url)
+        walk_history(
+            fixture_history("enum_left_behind"),
+            postgres_server,
+            [Stairway()],
+            scratch=scratch_database_url,
+        )
     text = str(failure.value)
     assert "[stairway]" in text
     assert "revision: b2000000e0e0" in text
     assert "again after its downgrade failed" in text
     assert 'type "widget_color" already exists' in text
     assert "enum types" in text
-    assert "rows per table: widgets: " in text
+    assert "rows inserted: {'widgets': " in text
 
 
-def test_downgrade_that_only_works_on_empty_tables_fails(scratch_database_url: URL) -> None:
+def test_downgrade_that_only_works_on_empty_tables_fails(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
     """Rows written at the revision (a NULL name) make its downgrade fail: only rows show it."""
     with pytest.raises(GateFailure) as failure:
-        check_stairway(fixture_history("downgrade_fails_on_rows"), scratch_database_url)
+        walk_history(
+            fixture_history("downgrade_fails_on_rows"),
+            postgres_server,
+            [Stairway()],
+            scratch=scratch_database_url,
+        )
     text = str(failure.value)
     assert "downgrade b2000000d0f0 → a1000000d0f0 failed on a database holding rows" in text
     assert 'column "name" of relation "widgets" contains null values' in text

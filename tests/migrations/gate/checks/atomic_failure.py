@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import partial
+from typing import ClassVar
 
 from sqlalchemy import URL, text
 
@@ -28,17 +28,11 @@ from tests.migrations.gate.dialects.base import VERSION_TABLE, CatalogSnapshot, 
 from tests.migrations.gate.engine.contention import current_version, upgrade_with
 from tests.migrations.gate.engine.fill import fill_tables
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
 from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.engine.sessions import connect
 from tests.migrations.gate.engine.snapshots import snapshot_of
-from tests.migrations.gate.engine.steps import (
-    BASE,
-    Step,
-    database_error_lines,
-    run_step,
-    steps,
-    upgrade_cleanly,
-)
+from tests.migrations.gate.engine.steps import BASE, Step, database_error_lines
 from tests.migrations.gate.failure import GateFailure
 
 CHECK = "atomic-failure"
@@ -57,7 +51,6 @@ class FailureOutcome:
     step: Step
     error: str
     rolled_back: bool
-    rerun: bool
     rerun_schema: CatalogSnapshot | None = None
     """After a rerun: the catalog it produced (compare with a clean upgrade's)."""
 
@@ -119,7 +112,7 @@ def fail_step(
         after=f"schema after {step.revision} failed",
     )
     if not difference and current_version(url) == version:
-        return FailureOutcome(step=step, error=error, rolled_back=True, rerun=False)
+        return FailureOutcome(step=step, error=error, rolled_back=True)
     if not render_revision(history, step.revision, "up").commits_part_way:
         raise GateFailure(
             check=CHECK,
@@ -135,9 +128,7 @@ def fail_step(
             ),
         )
     rerun_schema = _rerun(history, url, step, error=error, left_behind=difference)
-    return FailureOutcome(
-        step=step, error=error, rolled_back=False, rerun=True, rerun_schema=rerun_schema
-    )
+    return FailureOutcome(step=step, error=error, rolled_back=False, rerun_schema=rerun_schema)
 
 
 def _rerun(
@@ -190,29 +181,34 @@ def require_clean_rerun(step: Step, clean: CatalogSnapshot, rerun: CatalogSnapsh
         )
 
 
-def check_atomic_failure(history: History, url: URL) -> list[FailureOutcome]:
-    """Run `fail_step` for every revision on one database (`url`, empty) that climbs the history.
+class AtomicFailure(StepCheckBase):
+    """The step's upgrade made to fail after its own statements: rolled back, or rerun cleanly."""
 
-    After each failure the database goes back to the revision before it (a downgrade, when a
-    rerun left it at the step) and is upgraded cleanly: that schema is the reference a rerun must
-    match, and the start of the next step. (`walk.py` runs the same check inside its walk.)
-    """
-    outcomes: list[FailureOutcome] = []
-    every_step = steps(history)
-    for step in every_step:
-        outcome = fail_step(history, url, step, before=snapshot_of(url))
-        outcomes.append(outcome)
-        if outcome.rerun:
-            run_step(
-                partial(history.downgrade, url, step.before),
-                check=CHECK,
-                problem=f"downgrading {step.revision} after its rerun failed ({history.name})",
-                how_to_fix="the stairway check reproduces this on its own",
-                revision=step.revision,
-            )
-        elif step is every_step[-1]:
-            break  # no next step to start, no rerun to compare
-        upgrade_cleanly(history, url, step)
+    name: ClassVar[str] = CHECK
+    declarations: ClassVar[Declarations] = Declarations(
+        needs=frozenset({Fact.AT_BEFORE}),
+        disturbs=frozenset({Fact.AT_BEFORE, Fact.ROUND_TRIP}),
+        finally_needs=frozenset({Fact.CLEAN_UPGRADE}),
+    )
+
+    def run(self, context: StepContext) -> bool:
+        """Untouched when the failure rolled everything back (`fail_step` compared the catalog)."""
+        outcome = fail_step(
+            context.history,
+            context.url,
+            context.step,
+            only=context.tables,
+            before=context.before,
+            patience=context.patience,
+        )
+        context.observations[CHECK] = outcome
         if outcome.rerun_schema is not None:
-            require_clean_rerun(step, snapshot_of(url), outcome.rerun_schema)
-    return outcomes
+            context.wanted.add(Fact.CLEAN_UPGRADE)
+        return outcome.rolled_back
+
+    def finish(self, context: StepContext) -> None:
+        """A rerun must have produced the schema of a clean upgrade, read later in the step."""
+        outcome = context.observed(CHECK, FailureOutcome)
+        if outcome is not None and outcome.rerun_schema is not None:
+            assert context.clean_upgrade is not None, "the plan owes atomic-failure a clean upgrade"
+            require_clean_rerun(context.step, context.clean_upgrade, outcome.rerun_schema)

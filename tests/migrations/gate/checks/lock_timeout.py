@@ -20,6 +20,7 @@ behind; `atomic.py` proves such a revision reruns to the clean schema.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlalchemy import URL
 
@@ -27,15 +28,10 @@ from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.dialects.base import CatalogSnapshot, LockMode
 from tests.migrations.gate.engine.contention import current_version, upgrade_with, user_tables
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
 from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.engine.snapshots import snapshot_of
-from tests.migrations.gate.engine.steps import (
-    BASE,
-    Step,
-    database_error_lines,
-    steps,
-    upgrade_cleanly,
-)
+from tests.migrations.gate.engine.steps import BASE, Step, database_error_lines
 from tests.migrations.gate.failure import GateFailure
 
 CHECK = "lock-timeout"
@@ -147,18 +143,28 @@ def _require_untouched(url: URL, step: Step, before: CatalogSnapshot) -> None:
         )
 
 
-def check_lock_timeouts(
-    history: History, url: URL, *, patience: float = 20.0
-) -> list[LockWaitOutcome]:
-    """Run `upgrade_under_lock` for every revision on one database (`url`, empty) that climbs
-    the history: a revision that gave up is then upgraded cleanly, one that went through is
-    where the next step starts. (`walk.py` runs the same check inside its walk.)"""
-    outcomes: list[LockWaitOutcome] = []
-    for step in steps(history):
-        if step.before != BASE:  # before the first revision no table exists for anyone to hold
-            outcome = upgrade_under_lock(history, url, step, patience=patience)
-            outcomes.append(outcome)
-            if not outcome.gave_up and outcome.tables:
-                continue
-        upgrade_cleanly(history, url, step)
-    return outcomes
+class LockTimeout(StepCheckBase):
+    """The step's upgrade next to a reader of every table: it gives up, or needs no such lock."""
+
+    name: ClassVar[str] = CHECK
+    declarations: ClassVar[Declarations] = Declarations(
+        needs=frozenset({Fact.AT_BEFORE}), disturbs=frozenset({Fact.AT_BEFORE, Fact.ROUND_TRIP})
+    )
+
+    def applies_to(self, context: StepContext) -> bool:
+        """Not the first step: before the first revision no table exists for anyone to hold."""
+        return context.step.before != BASE
+
+    def run(self, context: StepContext) -> bool:
+        """Untouched when nothing was locked, or when it gave up and nothing commits part-way
+        (`upgrade_under_lock` has then compared the catalog)."""
+        history, step = context.history, context.step
+        outcome = upgrade_under_lock(
+            history, context.url, step, before=context.before, patience=context.patience
+        )
+        context.observations[CHECK] = outcome
+        if not outcome.tables:
+            return True
+        return (
+            outcome.gave_up and not render_revision(history, step.revision, "up").commits_part_way
+        )

@@ -8,25 +8,29 @@ they are inserted, and the step is upgraded. Invariants:
 - a new NOT NULL column with a constant server default holds that default on the old rows;
 - after the downgrade, the original rows come back exactly.
 
-Each example starts from a reset `WorkingDatabase` (truncated, schema verified), because
-hypothesis runs all examples within one test call where fixtures cannot isolate them.
+Each step makes one round trip on many hypothesis draws merged into one batch
+(`generated_plan`): it is the migrations, not the rows, that cost. The batch starts from a reset
+`WorkingDatabase` (tables emptied; the catalog compared unless the walk vouched for it).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis.control import currently_in_test_context
-from sqlalchemy import URL, Connection, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.dialects.base import CatalogSnapshot
 from tests.migrations.gate.engine.declarations import read_declaration
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.moves import seed_samples
+from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
 from tests.migrations.gate.engine.relevance import TablesFor
 from tests.migrations.gate.engine.rows import (
     GeneratedRow,
@@ -40,10 +44,9 @@ from tests.migrations.gate.engine.rows import (
     rows_strategy,
     same_value,
 )
-from tests.migrations.gate.engine.steps import BASE, Step, database_error_lines, run_step, steps
-from tests.migrations.gate.engine.working import WorkingDatabase, working_database
+from tests.migrations.gate.engine.steps import Step, database_error_lines, run_step
+from tests.migrations.gate.engine.working import WorkingDatabase
 from tests.migrations.gate.failure import GateFailure
-from tests.support.postgres import PostgresServer
 
 CHECK = "populated-upgrade"
 DECLARATION = "changes_data"
@@ -262,9 +265,8 @@ class StepRunner:
         """The catalog right after the step's upgrade (read on the first example)."""
         self.defaults: dict[tuple[str, str], Any] = {}
         self.allowed = declared_changes(database.history, step)
-        self.examples = 0
         self.rows = 0
-        """How many examples ran, and how many rows they inserted in all (for the tests)."""
+        """How many rows the examples inserted in all (for the walk's report)."""
 
     def run(self, plan: RowsPlan, *, at_revision: AtRevision | None = None) -> None:
         """One example: insert `plan` at `step.before`, upgrade, check, downgrade, check.
@@ -276,7 +278,6 @@ class StepRunner:
         database.reset()
         with database.engine.connect() as connection:
             counts = insert_rows(connection, schema, plan)
-            self.examples += 1
             self.rows += sum(counts.values())
             original = read_rows(connection, schema)
             connection.commit()
@@ -342,46 +343,6 @@ class StepRunner:
         database.mark_clean()
 
 
-NO_SHRINKING = tuple(
-    phase for phase in settings().phases if phase not in {Phase.shrink, Phase.explain}
-)
-"""Phases without shrinking: a failing step re-runs a migration per shrink attempt (minutes on a
-busy machine), while the report already names the revision, the error and the rows."""
-
-
-def step_examples(profile_examples: int) -> int:
-    """Examples for one revision step: a quarter of the profile's, never fewer than 10."""
-    return max(10, profile_examples // 4)
-
-
-def check_populated_step(
-    database: WorkingDatabase, step: Step, *, max_examples: int | None = None, shrink: bool = False
-) -> StepRunner:
-    """Run hypothesis examples for `step` on `database` (kept at `step.before`).
-
-    Every example is a migration round trip, so a step gets a quarter of the profile's examples
-    (dev 10, ci 37), each carrying up to 12 rows a table: the gate's cost grows with the number
-    of revisions, and it is the examples, not the rows, that cost. `max_examples` overrides
-    this; `shrink=True` minimises a failing example, at a price.
-    """
-    runner = StepRunner(database, step)
-    if not any(not spec.skipped_because for spec in runner.schema.tables):
-        runner.run({})
-        return runner
-    options: dict[str, Any] = {} if shrink else {"phases": NO_SHRINKING}
-    options["max_examples"] = (
-        max_examples if max_examples is not None else step_examples(settings().max_examples)
-    )
-
-    @settings(**options)
-    @given(plan=rows_strategy(runner.schema))
-    def examples(plan: RowsPlan) -> None:
-        runner.run(plan)
-
-    examples()
-    return runner
-
-
 def generated_plan(schema: SchemaSpec, examples: int) -> RowsPlan:
     """`examples` draws of `rows_strategy(schema)`, merged into one plan. Generation only.
 
@@ -425,19 +386,45 @@ def check_populated_batch(
     return runner
 
 
-def check_populated(
-    history: History,
-    server: PostgresServer,
-    *,
-    max_examples: int | None = None,
-    scratch: URL | None = None,
-) -> None:
-    """Every step of a history on one working database, emptied and replayed for each step.
+@dataclass(frozen=True)
+class PopulatedOutcome:
+    """How many rows one step's round trip carried, and the tables no rows could be made for."""
 
-    `scratch`, an expendable database, is used instead of creating one.
-    """
-    with working_database(server, history, BASE, borrow=scratch) as database:
-        for step in steps(history):
-            database.revision = step.before
-            database.build()
-            check_populated_step(database, step, max_examples=max_examples)
+    rows: int
+    unsupported: dict[str, str]
+    """Table → why (a column type `rows.py` cannot fill)."""
+
+
+class PopulatedUpgrade(StepCheckBase):
+    """The step's round trip on hypothesis rows: every value kept up, every row back down."""
+
+    name: ClassVar[str] = CHECK
+    declarations: ClassVar[Declarations] = Declarations(
+        needs=frozenset({Fact.AT_BEFORE}),
+        provides=frozenset({Fact.ROUND_TRIP, Fact.CLEAN_UPGRADE}),
+        disturbs=frozenset({Fact.AT_BEFORE}),
+    )
+
+    def run(self, context: StepContext) -> bool:
+        """Rows at `before`, upgrade, compare, sample rows at the revision, downgrade, compare.
+
+        The sample rows written at the revision make this the round trip that the stairway and
+        the no-trace checks judge next (`Fact.ROUND_TRIP`).
+        """
+        runner = check_populated_batch(
+            context.database,
+            context.step,
+            examples=context.examples,
+            tables_after=context.tables_for,
+            at_revision=seed_samples,
+        )
+        context.clean_upgrade = runner.upgraded
+        context.observations[CHECK] = PopulatedOutcome(
+            rows=runner.rows,
+            unsupported={
+                spec.name: spec.skipped_because
+                for spec in runner.schema.tables
+                if spec.skipped_because is not None
+            },
+        )
+        return False

@@ -1,0 +1,104 @@
+"""The walk orders a step's checks from their declarations alone (`engine/protocol.py`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from tests.migrations.gate.checks import STEP_CHECKS
+from tests.migrations.gate.checks.atomic_failure import AtomicFailure
+from tests.migrations.gate.checks.lock_timeout import LockTimeout
+from tests.migrations.gate.checks.no_trace import NoTrace
+from tests.migrations.gate.checks.populated_upgrade import PopulatedUpgrade
+from tests.migrations.gate.checks.stairway import Stairway
+from tests.migrations.gate.engine.protocol import (
+    Declarations,
+    Leaves,
+    PlanError,
+    StepCheck,
+    StepCheckBase,
+    StepContext,
+    plan_step,
+)
+
+
+def plan_of(checks: list[StepCheck] | tuple[StepCheck, ...]) -> list[str]:
+    return [str(item) + ("?" if item.if_wanted else "") for item in plan_step(checks)]
+
+
+def test_the_full_walk_runs_every_check_once_with_restores_between() -> None:
+    assert plan_of(STEP_CHECKS) == [
+        "lock-timeout",
+        "restore (for lock-timeout)",
+        "atomic-failure",
+        "restore (for atomic-failure)",
+        "populated-upgrade",
+        "downgrade-leaves-no-trace",
+        "stairway",
+    ]
+
+
+def test_the_order_comes_from_the_declarations_not_the_listing() -> None:
+    plan = plan_of(tuple(reversed(STEP_CHECKS)))
+    assert plan.index("populated-upgrade") < plan.index("downgrade-leaves-no-trace")
+    assert plan[-1] == "stairway"
+    # The stairway needs a round trip just before it; the lock check moved the database since.
+    assert plan[-2] == "round_trip (for stairway)"
+
+
+@pytest.mark.parametrize(
+    ("check", "plan"),
+    [
+        (Stairway(), ["round_trip (for stairway)", "stairway"]),
+        (
+            NoTrace(),
+            [
+                "round_trip (for downgrade-leaves-no-trace)",
+                "downgrade-leaves-no-trace",
+                "upgrade (for the next step)",
+            ],
+        ),
+        (
+            LockTimeout(),
+            ["lock-timeout", "restore (for lock-timeout)", "upgrade (for the next step)"],
+        ),
+        (
+            PopulatedUpgrade(),
+            [
+                "populated-upgrade",
+                "restore (for populated-upgrade)",
+                "upgrade (for the next step)",
+            ],
+        ),
+        (
+            # The clean upgrade a rerun is compared with is read only when a rerun happened.
+            AtomicFailure(),
+            [
+                "atomic-failure",
+                "restore (for atomic-failure)",
+                "round_trip (for atomic-failure)?",
+                "restore (for atomic-failure)",
+                "upgrade (for the next step)",
+            ],
+        ),
+    ],
+    ids=lambda value: getattr(value, "name", ""),
+)
+def test_a_single_check_gets_the_walks_own_moves_for_what_it_needs(
+    check: StepCheck, plan: list[str]
+) -> None:
+    assert plan_of([check]) == plan
+
+
+class _AlsoLeavesAtStep(StepCheckBase):
+    name: ClassVar[str] = "also-leaves-at-step"
+    declarations: ClassVar[Declarations] = Declarations(leaves=Leaves.STEP)
+
+    def run(self, context: StepContext) -> bool:  # noqa: ARG002 (never run: the plan fails)
+        return True
+
+
+def test_two_checks_that_leave_the_database_at_the_step_cannot_be_planned() -> None:
+    with pytest.raises(PlanError, match="only one check may leave the database at the step"):
+        plan_step([Stairway(), _AlsoLeavesAtStep()])
