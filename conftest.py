@@ -17,6 +17,9 @@ from sqlalchemy import URL
 from tests.support.migrations import upgrade
 from tests.support.postgres import NoPostgresAvailableError, PostgresServer, start_postgres
 
+# The gate's matrix of revisions × checks (tests/migrations/gate/report/plugin.py).
+pytest_plugins = ("tests.migrations.gate.report.plugin",)
+
 
 def running_in_ci() -> bool:
     """CI sets `CI=true`; there, nothing may be skipped for want of a database."""

@@ -32,6 +32,7 @@ from tests.migrations.gate.commands.pull_request import report, run_checks
 from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 from tests.support.postgres import PostgresServer
 
 
@@ -82,9 +83,13 @@ def test_project_head_matches_app_models(
     project_templates: RevisionTemplates,
     project_history: History,
     postgres_server: PostgresServer,
+    gate_matrix: MatrixRecorder,
 ) -> None:
-    with project_templates.database_at(project_history.script().get_current_head() or "") as url:
+    project_templates.require("drift")
+    head = project_history.script().get_current_head() or ""
+    with project_templates.database_at(head) as url:
         check_drift(postgres_server, project_history, url, Base.metadata, scratch=models_scratch)
+    gate_matrix.passed("drift", [head])
 
 
 def test_comment_and_formatting_edits_do_not_drift(

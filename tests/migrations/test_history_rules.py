@@ -20,6 +20,7 @@ from tests.migrations.gate.checks.history_rules import (
 from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 
 CORRECT_HISTORIES = (
     "clean_widgets",
@@ -32,9 +33,10 @@ CORRECT_HISTORIES = (
 @pytest.mark.history
 @pytest.mark.parametrize("rule", HISTORY_RULES, ids=lambda rule: rule.__name__)
 def test_project_history_follows_rule(
-    project_history: History, rule: Callable[[History], None]
+    project_history: History, rule: Callable[[History], None], gate_matrix: MatrixRecorder
 ) -> None:
     rule(project_history)
+    gate_matrix.passed("history", [script.revision for script in project_history.revisions()])
 
 
 @pytest.mark.parametrize("name", CORRECT_HISTORIES)

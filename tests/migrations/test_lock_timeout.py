@@ -31,6 +31,7 @@ def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(
     Items-specific on purpose: the generic check below walks every revision; this one pins the
     exact behaviour (error, version, catalog) where the project needs an exclusive lock.
     """
+    project_templates.require()
     (step,) = [step for step in steps(History()) if step.revision == QUANTITY_REVISION]
     with project_templates.database_at(step.before) as url:
         before = snapshot_of(url)

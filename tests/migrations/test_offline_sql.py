@@ -12,11 +12,12 @@ from tests.migrations.gate.commands.sql_review import main as render_main
 from tests.migrations.gate.engine.history import FIXTURE_HISTORIES, History, fixture_history
 from tests.migrations.gate.engine.render import parent_of, slug
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 from tests.support.cli import run_module
 
 
 @pytest.mark.history
-def test_every_project_revision_renders_both_ways() -> None:
+def test_every_project_revision_renders_both_ways(gate_matrix: MatrixRecorder) -> None:
     history = History()
     rendered = check_offline_sql(history)
     assert len(rendered) == 2 * len(history.revisions())
@@ -24,6 +25,7 @@ def test_every_project_revision_renders_both_ways() -> None:
         verb = "upgrade" if sql.direction == "up" else "downgrade"
         assert f"-- Running {verb} " in sql.text
         assert sql.statements[-1] == "COMMIT;"
+    gate_matrix.passed("offline-sql", [script.revision for script in history.revisions()])
 
 
 def test_autocommit_block_shows_its_commit_in_the_offline_sql() -> None:

@@ -15,7 +15,16 @@ from pytest_alembic.tests import (
     test_upgrade,
 )
 
+from tests.migrations.gate.checks.upgrade import RevisionTemplates
+
 pytestmark = pytest.mark.history
+
+
+@pytest.fixture(autouse=True)
+def _history_upgrades(project_templates: RevisionTemplates) -> None:
+    """Not run when a revision does not upgrade: the gate's upgrade check reports it once."""
+    project_templates.require("pytest-alembic")
+
 
 __all__ = [
     "test_model_definitions_match_ddl",

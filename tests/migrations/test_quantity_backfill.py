@@ -92,6 +92,7 @@ def old_database(
     postgres_server: PostgresServer, project_templates: RevisionTemplates
 ) -> Iterator[WorkingDatabase]:
     """A database at 3c1d9e4a7b20, reset between examples (hypothesis runs them in one call)."""
+    project_templates.require("quantity-backfill")
     template = project_templates.template_for(CREATE_ITEMS)
     with working_database(postgres_server, History(), CREATE_ITEMS, template=template) as db:
         yield db

@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.checks.racing_upgraders import check_racing_upgraders
+from tests.migrations.gate.checks.racing_upgraders import CHECK, check_racing_upgraders
 from tests.migrations.gate.checks.upgrade import RevisionTemplates
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 
 
 @pytest.mark.history
 def test_two_upgraders_apply_the_project_once(
-    scratch_database_url: URL, project_templates: RevisionTemplates
+    scratch_database_url: URL, project_templates: RevisionTemplates, gate_matrix: MatrixRecorder
 ) -> None:
+    project_templates.require(CHECK)
     history = History()
     race = check_racing_upgraders(history, scratch_database_url)
     assert [upgrader.returncode for upgrader in race.upgraders] == [0, 0]
@@ -29,6 +31,7 @@ def test_two_upgraders_apply_the_project_once(
             )
             == []
         )
+    gate_matrix.passed(CHECK, [script.revision for script in history.revisions()])
 
 
 def test_second_upgrader_waits_on_the_advisory_lock_through_autocommit_block(

@@ -5,13 +5,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.checks.table_rewrite import check_rewrites, observe_rewrites
+from tests.migrations.gate.checks.table_rewrite import CHECK, check_rewrites, observe_rewrites
+from tests.migrations.gate.checks.upgrade import RevisionTemplates
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 
 
 @pytest.mark.history
-def test_project_revisions_rewrite_nothing_and_ran_on_rows(scratch_database_url: URL) -> None:
+def test_project_revisions_rewrite_nothing_and_ran_on_rows(
+    scratch_database_url: URL, project_templates: RevisionTemplates, gate_matrix: MatrixRecorder
+) -> None:
+    project_templates.require(CHECK)
     steps = check_rewrites(History(), scratch_database_url)
     assert [step.script.revision for step in steps] == [s.revision for s in History().revisions()]
     for step in steps:  # every table a revision can touch held rows when it ran
@@ -19,6 +24,7 @@ def test_project_revisions_rewrite_nothing_and_ran_on_rows(scratch_database_url:
         assert all(rows > 0 for rows in step.filled.inserted.values()), step.filled
         assert not step.filled.skipped, step.filled.skipped
     assert any(step.in_play for step in steps)  # the quantity revision ran on rows
+    gate_matrix.passed(CHECK, [step.script.revision for step in steps])
 
 
 def test_correct_changes_rewrite_nothing(scratch_database_url: URL) -> None:

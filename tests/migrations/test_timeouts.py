@@ -13,12 +13,15 @@ from tests.migrations.gate.checks.timeouts import (
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.engine.render import DIRECTIONS, RevisionSql, render_revision
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 
 
 @pytest.mark.history
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize("revision", [script.revision for script in History().revisions()])
-def test_timeouts_are_set_before_anything_else(revision: str, direction: str) -> None:
+def test_timeouts_are_set_before_anything_else(
+    revision: str, direction: str, gate_matrix: MatrixRecorder
+) -> None:
     """The first statements of each revision's SQL set both timeouts, to non-zero values."""
     sql = render_revision(History(), revision, "up" if direction == "up" else "down")
     first_begin = sql.statements.index("BEGIN;")
@@ -26,6 +29,7 @@ def test_timeouts_are_set_before_anything_else(revision: str, direction: str) ->
     assert any(s.startswith("SET lock_timeout = '") for s in settings), sql.text
     assert any(s.startswith("SET statement_timeout = '") for s in settings), sql.text
     assert "SET lock_timeout = '0'" not in settings
+    gate_matrix.passed("timeouts", [revision])
 
 
 @pytest.mark.parametrize(

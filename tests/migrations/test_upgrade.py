@@ -5,18 +5,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import URL
 
-from tests.migrations.gate.checks.upgrade import RevisionTemplates, check_upgrade
+from tests.migrations.gate.checks.upgrade import CHECK, RevisionTemplates, check_upgrade
 from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 from tests.support.postgres import PostgresServer
 
 
 @pytest.mark.history
 def test_project_upgrades_base_to_head(
-    project_templates: RevisionTemplates, project_history: History
+    project_templates: RevisionTemplates, project_history: History, gate_matrix: MatrixRecorder
 ) -> None:
-    project_templates.require()
+    gate_matrix.passed(CHECK, project_templates.reached)
+    gate_matrix.not_run([CHECK], project_templates.blocked()[1:])
+    project_templates.raise_failure()
     reached = set(project_templates.reached)
     assert reached == {script.revision for script in project_history.revisions()}
 

@@ -14,11 +14,13 @@ from tests.migrations.gate.checks import STEP_CHECKS
 from tests.migrations.gate.checks.atomic_failure import AtomicFailure, FailureOutcome
 from tests.migrations.gate.checks.lock_timeout import LockTimeout, LockWaitOutcome
 from tests.migrations.gate.checks.populated_upgrade import PopulatedOutcome, PopulatedUpgrade
+from tests.migrations.gate.checks.upgrade import RevisionTemplates
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.engine.steps import BASE
-from tests.migrations.gate.engine.walk import walk_history
+from tests.migrations.gate.engine.walk import StepReport, walk_history
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.plugin import MatrixRecorder
 from tests.support.postgres import PostgresServer
 
 SELF_TEST_EXAMPLES = 15
@@ -27,11 +29,35 @@ SELF_TEST_EXAMPLES = 15
 @pytest.mark.history
 @pytest.mark.slow
 def test_project_history_passes_every_step_check(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    postgres_server: PostgresServer,
+    scratch_database_url: URL,
+    project_templates: RevisionTemplates,
+    gate_matrix: MatrixRecorder,
 ) -> None:
     history = History()
-    reports = walk_history(history, postgres_server, STEP_CHECKS, scratch=scratch_database_url)
-    assert [r.step.revision for r in reports] == [s.revision for s in history.revisions()]
+    names = [check.name for check in STEP_CHECKS]
+    revisions = [s.revision for s in history.revisions()]
+
+    def passed(report: StepReport) -> None:
+        for check in report.ran:
+            gate_matrix.passed(check, [report.step.revision])
+
+    try:
+        reports = walk_history(
+            history,
+            postgres_server,
+            STEP_CHECKS,
+            scratch=scratch_database_url,
+            stop_at=project_templates.broken,
+            on_step=passed,
+        )
+    except GateFailure as failure:
+        later = revisions[revisions.index(failure.revision) + 1 :] if failure.revision else []
+        gate_matrix.not_run(names, later)
+        raise
+    # Up to the revision that does not upgrade, if any; it and the rest are not run.
+    project_templates.require(*names)
+    assert [r.step.revision for r in reports] == revisions
     for report in reports:
         populated = report.observed(PopulatedUpgrade.name, PopulatedOutcome)
         assert populated is not None

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import pytest
+
 Direction = Literal["up", "down"]
 _DIRECTION_WORDS = {"up": "upgrade", "down": "downgrade"}
 
@@ -72,3 +74,20 @@ class GateFailure(AssertionError):
             lines.extend(f"    {line}" for line in self.details)
         lines.append(f"  how to fix: {self.how_to_fix}")
         return "\n".join(lines)
+
+
+# pytest exposes its skip exception only as the attribute `pytest.skip.Exception`, which mypy
+# cannot use as a base class.
+class NotRun(pytest.skip.Exception):  # type: ignore[misc,name-defined]
+    """Checks that could not judge `revisions`: another check's failure blocks them.
+
+    A skip, so one broken revision fails once (where it breaks) instead of in every check that
+    needed it; the matrix shows the blocked cells as "not run".
+    """
+
+    def __init__(self, checks: Sequence[str], revisions: Sequence[str], because: str) -> None:
+        super().__init__(f"not run: {because}")
+        self.reason = f"not run: {because}"
+        self._use_item_location = True  # pytest then reports the test, not this raise
+        self.checks = tuple(checks)
+        self.revisions = tuple(revisions)

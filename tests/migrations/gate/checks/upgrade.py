@@ -17,7 +17,7 @@ from sqlalchemy import URL
 
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.steps import BASE, run_step, steps
-from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.failure import GateFailure, NotRun
 from tests.support.postgres import PostgresServer, unique_database_name
 
 CHECK = "upgrade"
@@ -37,10 +37,35 @@ class RevisionTemplates:
     owned: set[str] = field(default_factory=set)
     """The templates this object created (and drops); adopted ones belong to someone else."""
 
-    def require(self) -> None:
-        """Re-raise the upgrade failure, so a check that needs every revision reports it."""
+    def raise_failure(self) -> None:
+        """Raise the upgrade failure, if any: the upgrade check reports it, once."""
         if self.failure is not None:
             raise self.failure
+
+    @property
+    def broken(self) -> str | None:
+        """The revision that does not upgrade (None: every revision does)."""
+        return None if self.failure is None else self.failure.revision
+
+    def blocked(self) -> list[str]:
+        """The revisions no check can judge: the broken one and every one after it."""
+        every = [step.revision for step in steps(self.history)]
+        broken = self.broken
+        return every[every.index(broken) :] if broken in every else []
+
+    def require(self, *checks: str) -> None:
+        """Skip the calling test of `checks` (`NotRun`) when a revision does not upgrade.
+
+        The upgrade check has reported that failure; a check that needs a database at some
+        revision would only report it again, so it says "not run" instead, and the matrix
+        shows its cells from the broken revision on as blocked.
+        """
+        if self.failure is not None:
+            raise NotRun(
+                checks,
+                self.blocked(),
+                f"revision {self.broken} does not upgrade (see [upgrade])",
+            )
 
     def template_for(self, revision: str) -> str:
         """The template database at `revision`, built now if the walk did not keep one."""
@@ -115,4 +140,4 @@ def walk_upgrades(
 
 def check_upgrade(history: History, server: PostgresServer, empty: URL | None = None) -> None:
     """Fail with the revision and PostgreSQL's error if base → head breaks anywhere."""
-    walk_upgrades(history, server, empty=empty).require()
+    walk_upgrades(history, server, empty=empty).raise_failure()

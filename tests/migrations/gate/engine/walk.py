@@ -14,7 +14,7 @@ the revision the upgrade check found broken, which is reported once, there.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -134,13 +134,15 @@ def walk_history(
     scratch: URL | None = None,
     patience: float = PATIENCE,
     stop_at: str | None = None,
+    on_step: Callable[[StepReport], None] | None = None,
 ) -> list[StepReport]:
     """Walk every step of `history` with `checks` on one database (`scratch`, emptied, or new).
 
     `examples`: hypothesis draws merged into each step's rows (default: a quarter of the
     profile's examples, at least 10). `patience`: how long an upgrade may queue behind a lock
     before the lock-timeout check calls it queueing. `stop_at`: a revision not to walk into
-    (nor past).
+    (nor past). `on_step` hears of each step as soon as it passed (the matrix records it even
+    when a later step fails).
     """
     draws = examples if examples is not None else step_examples(settings().max_examples)
     plan = plan_step(checks)
@@ -149,7 +151,8 @@ def walk_history(
         for step in steps(history):
             if step.revision == stop_at:
                 break
-            reports.append(
-                walk_step(history, database, step, plan, examples=draws, patience=patience)
-            )
+            report = walk_step(history, database, step, plan, examples=draws, patience=patience)
+            reports.append(report)
+            if on_step is not None:
+                on_step(report)
     return reports

@@ -1,0 +1,172 @@
+"""The gate's verdict: one defect, one failure, and the revisions × checks matrix.
+
+The matrix is unit-tested on cells; the whole promise is tested the way a reviewer would: a
+copy of the project gets a revision that does not upgrade (`CREATE INDEX CONCURRENTLY` outside
+`autocommit_block()`), and `pytest -m history` on that copy must fail exactly where the defect
+is, print the matrix before any traceback, and say "not run" everywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import URL
+
+from tests.migrations.gate.report.annotations import github_annotations
+from tests.migrations.gate.report.matrix import HISTORY_ROW, Cell, FailureNote, Matrix, Verdict
+from tests.support.migrations import PROJECT_ROOT
+from tests.support.postgres import PostgresServer
+
+REVISIONS = [("r1", "create things"), ("r2", "add a column"), ("r3", "index it")]
+
+
+def test_a_failure_outranks_a_pass_and_a_pass_outranks_not_run() -> None:
+    matrix = Matrix(revisions=REVISIONS)
+    matrix.add(
+        [
+            Cell("upgrade", "r3", Verdict.NOT_RUN),
+            Cell("upgrade", "r3", Verdict.FAIL),
+            Cell("upgrade", "r3", Verdict.PASS),
+            Cell("drift", "r2", Verdict.NOT_RUN),
+            Cell("drift", "r2", Verdict.PASS),
+        ]
+    )
+    assert matrix.verdict("upgrade", "r3") is Verdict.FAIL
+    assert matrix.verdict("drift", "r2") is Verdict.PASS
+    assert matrix.verdict("drift", "r1") is None
+
+
+def test_the_text_matrix_puts_each_mark_under_its_check() -> None:
+    matrix = Matrix(revisions=REVISIONS)
+    matrix.add([Cell("upgrade", revision, Verdict.PASS) for revision in ("r1", "r2")])
+    matrix.add([Cell("upgrade", "r3", Verdict.FAIL), Cell("stairway", "r3", Verdict.NOT_RUN)])
+    matrix.add([Cell("stairway", revision, Verdict.PASS) for revision in ("r1", "r2")])
+    matrix.failures.append(FailureNote("upgrade", "r3", "it breaks", "fix it"))
+    lines = matrix.text().splitlines()
+    assert lines[0] == (
+        "migration gate: FAILED on r3; 1 failure(s), 1 check(s) not run because of them"
+    )
+    assert lines[2].split() == ["revision", "1", "2"]  # columns in the README's order
+    assert lines[3].split() == ["r1", "create", "things", "✔", "✔"]
+    assert lines[5].split() == ["r3", "index", "it", "✘", "–"]
+    assert "checks: 1 upgrade, 2 stairway" in matrix.text()
+    assert "✘ [upgrade] r3: it breaks" in matrix.text()
+
+
+def test_the_markdown_report_lists_each_failure_with_its_fix() -> None:
+    matrix = Matrix(revisions=REVISIONS)
+    matrix.add([Cell("history", HISTORY_ROW, Verdict.FAIL)])
+    matrix.failures.append(FailureNote("history", HISTORY_ROW, "two heads", "merge them"))
+    markdown = matrix.markdown()
+    assert "| `(history)` the history as a whole | ✘ |" in markdown
+    assert "- **[history] `(history)`**: two heads\n  - how to fix: merge them" in markdown
+
+
+def test_annotations_point_at_the_revision_function_and_escape_the_message() -> None:
+    path = "alembic/versions/20261128_add_item_quantity_9a4f2e61c8d5.py"
+    down = FailureNote("stairway", "9a4f2e61c8d5", "it broke: 100%\nbadly", "fix", None, "down")
+    (line,) = github_annotations([down])
+    lines = (PROJECT_ROOT / path).read_text(encoding="utf-8").splitlines()
+    expected_line = (
+        lines.index(next(line for line in lines if line.startswith("def downgrade("))) + 1
+    )
+    assert line == (
+        f"::error file={path},line={expected_line},title=[stairway] 9a4f2e61c8d5"
+        "::it broke: 100%25%0Abadly%0Ahow to fix: fix"
+    )
+
+
+SEEDED_REVISION = '''"""Index items.name.
+
+Revision ID: c0ffee000001
+Revises: 9a4f2e61c8d5
+Create Date: 2026-12-04 10:00:00
+"""
+
+from alembic import op
+
+revision = "c0ffee000001"
+down_revision = "9a4f2e61c8d5"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_items_name", "items", ["name"], postgresql_concurrently=True)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_items_name", table_name="items", postgresql_concurrently=True)
+'''
+
+
+def _seeded_copy(destination: Path) -> Path:
+    """The project without its caches, plus a revision that does not upgrade (and its model)."""
+    ignore = shutil.ignore_patterns(
+        ".git",
+        ".nox",
+        ".venv",
+        ".pgdata",
+        "__pycache__",
+        ".*_cache",
+        ".hypothesis",
+        "gate-report.md",
+    )
+    copy = destination / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=ignore)
+    (copy / "alembic" / "versions" / "20261204_index_name_c0ffee000001.py").write_text(
+        SEEDED_REVISION, encoding="utf-8"
+    )
+    models = copy / "app" / "models.py"
+    source = models.read_text(encoding="utf-8")
+    column = "name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False"
+    assert column in source
+    models.write_text(source.replace(column, column + ", index=True"), encoding="utf-8")
+    return copy
+
+
+@pytest.mark.slow
+def test_a_revision_that_does_not_upgrade_fails_once_and_blocks_the_rest(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    copy = _seeded_copy(tmp_path)
+    server: URL = postgres_server.admin_url
+    environment = {
+        **os.environ,
+        "TEST_DATABASE_URL": server.render_as_string(hide_password=False),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    environment.pop("GITHUB_ACTIONS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/migrations", "-m", "history", "-p", "no:xdist"],
+        cwd=copy,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    output = result.stdout
+    failed = sorted(re.findall(r"^FAILED (\S+)", output, re.MULTILINE))
+    assert failed == [
+        "tests/migrations/test_unsafe_ddl.py::test_project_revision_passes_the_lint[c0ffee000001]",
+        "tests/migrations/test_upgrade.py::test_project_upgrades_base_to_head",
+    ], output[-6000:]
+    assert not re.search(r"^ERROR ", output, re.MULTILINE), output[-6000:]
+    skipped = re.findall(r"^SKIPPED \[\d+\] (.+)$", output, re.MULTILINE)
+    assert skipped, output[-6000:]
+    assert all(
+        "not run: revision c0ffee000001 does not upgrade (see [upgrade])" in s for s in skipped
+    )
+    # The matrix comes first, before pytest's tracebacks, and names the broken row.
+    assert output.index("= migration gate =") < output.index("= FAILURES =")
+    assert re.search(r"^c0ffee000001 Index items\.name\.\s+.*✘", output, re.MULTILINE)
+    report = (copy / "gate-report.md").read_text(encoding="utf-8")
+    assert "## migration gate: FAILED on c0ffee000001" in report
+    assert "- **[upgrade] `c0ffee000001`**" in report
