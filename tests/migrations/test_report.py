@@ -16,8 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import URL
+from sqlalchemy import URL, MetaData
 
+from tests.migrations.gate.commands.pull_request import check_pull_request, report
+from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.report.annotations import github_annotations
 from tests.migrations.gate.report.matrix import HISTORY_ROW, Cell, FailureNote, Matrix, Verdict
 from tests.support.migrations import PROJECT_ROOT
@@ -80,6 +82,24 @@ def test_annotations_point_at_the_revision_function_and_escape_the_message() -> 
         f"::error file={path},line={expected_line},title=[stairway] 9a4f2e61c8d5"
         "::it broke: 100%25%0Abadly%0Ahow to fix: fix"
     )
+
+
+def test_pull_request_check_reports_a_revision_that_does_not_upgrade_once(
+    postgres_server: PostgresServer,
+) -> None:
+    """The drift check needs head: it says "not run" instead of failing on the same error."""
+    outcome = check_pull_request(
+        postgres_server, fixture_history("failing_upgrade"), MetaData(), "main", extra_checks=()
+    )
+    assert [(f.check, f.revision) for f in outcome.failures] == [("upgrade", "b2000000fa11")]
+    assert outcome.failures[0].revision_file == (
+        "tests/migrations/fixtures/failing_upgrade/w02_typo.py"
+    )
+    assert outcome.matrix.verdict("drift", "b2000000fa11") is Verdict.NOT_RUN
+    assert outcome.matrix.verdict("upgrade", "a1000000fa11") is Verdict.PASS
+    text = report(outcome.passed, outcome.failures, outcome.matrix)
+    assert text.startswith("migration gate: FAILED on b2000000fa11; 1 failure(s), 1 check(s)")
+    assert text.index("[upgrade] upgrading an empty database") > text.index("checks: 1 upgrade")
 
 
 SEEDED_REVISION = '''"""Index items.name.

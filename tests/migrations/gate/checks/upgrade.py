@@ -132,7 +132,8 @@ def walk_upgrades(
                     revision=step.revision,
                 )
             except GateFailure as failure:
-                result.failure = failure
+                result.failure = failure.located(history.revision_file(step.revision))
+                result.failure.direction = "up"
                 return result
             result.reached.append(step.revision)
     return result

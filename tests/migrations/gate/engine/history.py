@@ -51,6 +51,21 @@ class History:
         """The revision graph, loaded once for as long as the folder's files stay the same."""
         return _loaded_script(self.versions, _fingerprint(self.versions.glob("*.py")))
 
+    def revision_file(self, revision: str) -> str | None:
+        """The file of `revision`, relative to the project when inside it (None: unknown id)."""
+        try:
+            script = self.script().get_revision(revision)
+        except CommandError:
+            return None
+        if script is None or script.path is None:
+            return None
+        path = Path(script.path).resolve()
+        return (
+            path.relative_to(PROJECT_ROOT).as_posix()
+            if path.is_relative_to(PROJECT_ROOT)
+            else str(path)
+        )
+
     def revisions(self) -> list[Script]:
         """Every revision from base to head, in upgrade order (a branch yields all heads)."""
         return list(reversed(list(self.script().walk_revisions("base", "heads"))))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.report.matrix import HISTORY_ROW, FailureNote
@@ -28,17 +27,7 @@ def _escape(value: str, *, property_value: bool = False) -> str:
 def _revision_file(note: FailureNote) -> str | None:
     if note.revision_file is not None:
         return note.revision_file
-    if note.revision == HISTORY_ROW:
-        return None
-    script = History().script()
-    try:
-        revision = script.get_revision(note.revision)
-    except Exception:  # a fixture revision, or a bad id: no file to point at
-        return None
-    if revision is None:
-        return None
-    path = revision.path
-    return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
+    return None if note.revision == HISTORY_ROW else History().revision_file(note.revision)
 
 
 def _function_line(path: str, direction: str | None) -> int:

@@ -168,7 +168,8 @@ class Matrix:
             for note in self.failures:
                 where = f" (`{note.revision_file}`)" if note.revision_file else ""
                 lines.append(f"- **[{note.check}] `{note.revision}`**{where}: {note.problem}")
-                lines.append(f"  - how to fix: {note.how_to_fix}")
+                fix = note.how_to_fix.replace("\n", "\n    ")
+                lines.append(f"  - how to fix: {fix}")
         return "\n".join(lines) + "\n"
 
 
