@@ -8,7 +8,7 @@ import pytest
 
 from tests.migrations.gate.checks.history_rules import (
     HISTORY_RULES,
-    check_downgrade_reverses,
+    check_downgrade_not_empty,
     check_history,
     check_linear,
     check_messages,
@@ -74,7 +74,7 @@ def test_correct_histories_follow_every_rule(name: str) -> None:
         ),
         (
             "pass_downgrade",
-            check_downgrade_reverses,
+            check_downgrade_not_empty,
             ["downgrade() of revision b2000000fa55 is empty", "reverse of upgrade()"],
         ),
         (

@@ -6,12 +6,24 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
-from sqlalchemy import URL, create_engine, pool
+from sqlalchemy import (
+    URL,
+    CheckConstraint,
+    Column,
+    Double,
+    MetaData,
+    Table,
+    create_engine,
+    pool,
+)
 
 from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.engine.rows import (
+    Bounds,
     RowsPlan,
+    check_bounds,
     insert_rows,
     reflect_schema,
     rows_strategy,
@@ -56,3 +68,22 @@ def test_generated_rows_are_mostly_accepted(scratch_database_url: URL) -> None:
     engine.dispose()
     assert inserted["widgets"] >= 0.9 * planned["widgets"] > 0
     assert inserted["parts"] > 0
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "price > 0 AND price < 'Infinity'::double precision",
+        "price < 'Infinity'::double precision AND price > 0",  # the upper bound first
+    ],
+)
+def test_check_bounds_keep_both_ends_in_either_order(check: str) -> None:
+    table = Table(
+        "things",
+        MetaData(),
+        Column("price", Double, nullable=False),
+        CheckConstraint(check, name="price_positive_finite"),
+    )
+    assert check_bounds(table)["price"] == Bounds(
+        minimum=0.0, exclude_minimum=True, maximum=None, exclude_maximum=False, finite=True
+    )

@@ -27,8 +27,3 @@ def alembic_config(url: URL | str | None = None, *, script_location: Path | None
 def upgrade(url: URL | str, revision: str = "head") -> None:
     """`alembic upgrade <revision>` on `url`."""
     command.upgrade(alembic_config(url), revision)
-
-
-def downgrade(url: URL | str, revision: str) -> None:
-    """`alembic downgrade <revision>` on `url`."""
-    command.downgrade(alembic_config(url), revision)

@@ -79,6 +79,13 @@ class History:
         that reads every revision file again, and where PYTHONDONTWRITEBYTECODE is set (our CI
         machines set it) compiles each one again, so a gate that runs a few commands per
         revision grew with the square of the history's length. `options`: `sql=True`.
+
+        Why Alembic's private `_upgrade_revs`/`_downgrade_revs`: the public commands take no
+        `ScriptDirectory` (they always call `ScriptDirectory.from_config`), and these two are
+        exactly what their `upgrade`/`downgrade` pass to `EnvironmentContext` (alembic's
+        `command.py`). Alembic's version comes from the lock file, so a rename cannot arrive
+        unnoticed: every test that migrates would fail at once, and an upgrade is a
+        deliberate commit.
         """
         script = self.script()
         sql = bool(options.get("sql", False))

@@ -15,7 +15,7 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -158,7 +158,7 @@ def reflect_schema(
     for table in metadata.sorted_tables:
         if table.name == VERSION_TABLE:
             continue
-        bounds = _check_bounds(table)
+        bounds = check_bounds(table)
         columns = tuple(
             ColumnSpec(
                 column=column,
@@ -186,7 +186,7 @@ def _database_filled(column: Column[Any]) -> bool:
     return default is not None and "nextval(" in str(getattr(default, "arg", ""))
 
 
-def _check_bounds(table: Table) -> dict[str, Bounds]:
+def check_bounds(table: Table) -> dict[str, Bounds]:
     """Bounds from CHECK constraints made of simple comparisons joined by AND."""
     found: dict[str, Bounds] = {}
     for constraint in table.constraints:
@@ -198,16 +198,14 @@ def _check_bounds(table: Table) -> dict[str, Bounds]:
                 continue
             current = found.get(match["column"], Bounds())
             value = float(match["value"])
+            # Each comparison sets only its own end, so the order of the ANDs never matters.
             if match["op"] in {">", ">="}:
-                current = Bounds(
-                    value, match["op"] == ">", current.maximum, current.exclude_maximum
-                )
+                current = replace(current, minimum=value, exclude_minimum=match["op"] == ">")
             elif math.isinf(value):
-                current = Bounds(current.minimum, current.exclude_minimum, None, False, True)
+                current = replace(current, maximum=None, exclude_maximum=False, finite=True)
             else:
-                current = Bounds(
-                    current.minimum, current.exclude_minimum, value, match["op"] == "<", True
-                )
+                exclusive = match["op"] == "<"
+                current = replace(current, maximum=value, exclude_maximum=exclusive, finite=True)
             found[match["column"]] = current
     return found
 

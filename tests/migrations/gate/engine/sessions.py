@@ -1,8 +1,8 @@
 """Connections to a gate database: a new one each time, or, during a walk, the same few reused.
 
 A new connection costs a TCP handshake, a backend fork and SQLAlchemy's first-connect queries
-(about 5 ms here); an Alembic command that builds its own engine pays that again on top. The
-walk (`walk.py`) asks for a connection a dozen times per revision, so inside
+(measured in bench/RESULTS.md); an Alembic command that builds its own engine pays that again on
+top. The walk (`walk.py`) asks for a connection a dozen times per revision, so inside
 `reusing_connections()` each database gets one small pool, kept until the block ends, and Alembic
 commands run on a pooled connection too. Outside such a block nothing is kept: a lingering
 connection would stop `DROP DATABASE` and `CREATE DATABASE … TEMPLATE` of that database.
