@@ -19,19 +19,31 @@ from tests.migrations.gate.engine.history import History
 from tests.support.migrations import alembic_config as project_alembic_config
 from tests.support.postgres import PostgresServer
 
+PROJECT_FIXTURES = frozenset({"project_history", "project_templates", "gate_matrix"})
+"""Fixtures that judge or report on the project's own history."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Refuse a test named for the project that lacks `@pytest.mark.history`.
+    """Refuse a test that judges the project's history without `@pytest.mark.history`.
 
-    `nox -s gate` runs only the marked tests, so an unmarked check of the project's history
-    would silently drop out of it; a name with "project" in it is the usual tell.
+    `nox -s gate` runs only the marked tests, and only marked tests feed the gate's matrix, so
+    an unmarked check of the project's history would silently drop out of both. A test that
+    asks for one of `PROJECT_FIXTURES` judges the project; so, usually, does one with "project"
+    in its name.
     """
     for item in items:
-        in_gate = item.path.is_relative_to(Path(__file__).parent)
-        if in_gate and "project" in item.name and item.get_closest_marker("history") is None:
+        if not item.path.is_relative_to(Path(__file__).parent):
+            continue
+        if item.get_closest_marker("history") is not None:
+            continue
+        fixtures = PROJECT_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if fixtures or "project" in item.name:
+            reason = (
+                f"uses {', '.join(sorted(fixtures))}" if fixtures else "is named for the project"
+            )
             raise pytest.UsageError(
-                f"{item.nodeid} is named for the project but is not marked @pytest.mark.history, "
-                "so `nox -s gate` would skip it: mark it, or rename it if it tests the gate itself"
+                f"{item.nodeid} {reason} but is not marked @pytest.mark.history, so `nox -s gate` "
+                "would skip it: mark it, or (if it tests the gate itself) use fixture histories"
             )
 
 
