@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import URL, MetaData
 
 from tests.migrations.gate.commands.pull_request import check_pull_request, report
-from tests.migrations.gate.engine.history import fixture_history
+from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.report.annotations import github_annotations
 from tests.migrations.gate.report.matrix import HISTORY_ROW, Cell, FailureNote, Matrix, Verdict
 from tests.support.migrations import PROJECT_ROOT
@@ -105,14 +105,14 @@ def test_pull_request_check_reports_a_revision_that_does_not_upgrade_once(
 SEEDED_REVISION = '''"""Index items.name.
 
 Revision ID: c0ffee000001
-Revises: 9a4f2e61c8d5
+Revises: {head}
 Create Date: 2026-12-04 10:00:00
 """
 
 from alembic import op
 
 revision = "c0ffee000001"
-down_revision = "9a4f2e61c8d5"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -141,7 +141,8 @@ def _seeded_copy(destination: Path) -> Path:
     copy = destination / "project"
     shutil.copytree(PROJECT_ROOT, copy, ignore=ignore)
     (copy / "alembic" / "versions" / "20261204_index_name_c0ffee000001.py").write_text(
-        SEEDED_REVISION, encoding="utf-8"
+        SEEDED_REVISION.replace("{head}", History().script().get_current_head() or ""),
+        encoding="utf-8",
     )
     models = copy / "app" / "models.py"
     source = models.read_text(encoding="utf-8")
