@@ -38,17 +38,24 @@ from tests.support.postgres import PostgresServer
 def widgets_metadata(
     *,
     size_default: str = "0",
+    model_default: str | None = None,
+    size_type: type[Integer] = Integer,
     size_check: str = "size >= 0",
     extra: tuple[Column[object], ...] = (),
 ) -> MetaData:
-    """A small model of the fixtures' `widgets` table, separate from `app.models`."""
+    """A small model of the fixtures' `widgets` table, separate from `app.models`.
+
+    `size_default` is SQL text; `model_default`, if given, replaces it with a plain string as
+    `app.models` writes one (`server_default="0"`), which SQLAlchemy quotes: `DEFAULT '0'`.
+    """
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    default = text(size_default) if model_default is None else model_default
     Table(
         "widgets",
         metadata,
         Column("id", BigInteger, Identity(), primary_key=True),
         Column("name", String(50), nullable=False),
-        Column("size", Integer, nullable=False, server_default=text(size_default)),
+        Column("size", size_type, nullable=False, server_default=default),
         Column("note", Text, nullable=True),
         *extra,
         CheckConstraint(size_check, name="size_non_negative"),
@@ -166,6 +173,37 @@ def test_server_default_drift_is_rendered_as_a_migration(
     assert "-table widgets: column size integer NOT NULL DEFAULT 0" in text_
     assert "+table widgets: column size integer NOT NULL DEFAULT 1" in text_
     assert " object at 0x" not in text_
+
+
+def test_widened_column_keeps_its_default_without_drift(
+    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+) -> None:
+    """integer -> bigint leaves `DEFAULT 0`; the model's `server_default="0"` builds
+    `DEFAULT '0'::bigint`. One value, two spellings: a correct change, no drift, no waiver."""
+    server, url = _migrated(head_url, "correct_widen_with_default")
+    metadata = widgets_metadata(model_default="0", size_type=BigInteger)
+    check_drift(
+        server, fixture_history("correct_widen_with_default"), url, metadata, scratch=models_scratch
+    )
+
+
+def test_widened_column_with_another_default_still_drifts(
+    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+) -> None:
+    """Comparing constants by value must not blur a real difference: 0 is not 1."""
+    server, url = _migrated(head_url, "correct_widen_with_default")
+    metadata = widgets_metadata(model_default="1", size_type=BigInteger)
+    with pytest.raises(GateFailure) as failure:
+        check_drift(
+            server,
+            fixture_history("correct_widen_with_default"),
+            url,
+            metadata,
+            scratch=models_scratch,
+        )
+    text_ = str(failure.value)
+    assert "-table widgets: column size bigint NOT NULL DEFAULT 0" in text_
+    assert "+table widgets: column size bigint NOT NULL DEFAULT 1" in text_
 
 
 def test_check_expression_drift_is_caught_by_the_catalog(
