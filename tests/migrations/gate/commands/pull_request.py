@@ -37,11 +37,13 @@ PullRequestCheck = Callable[[PullRequestContext], list[str]]
 def lint_new_revisions_check(context: PullRequestContext) -> list[str]:
     """Squawk lint of the revisions added since the base ref (`checks/unsafe_ddl.py`)."""
     from tests.migrations.gate.checks.unsafe_ddl import (  # noqa: PLC0415 - squawk is heavy
+        describe_advice,
         lint_new_revisions,
     )
 
-    scope, _ = lint_new_revisions(context.base_ref, context.history)
-    return [f"squawk lint: {scope.description}"]
+    scope, lints = lint_new_revisions(context.base_ref, context.history)
+    advice = [f"  {line}" for lint in lints for line in describe_advice(lint)]
+    return [f"squawk lint: {scope.description}", *advice]
 
 
 PULL_REQUEST_CHECKS: list[PullRequestCheck] = [lint_new_revisions_check]
