@@ -67,6 +67,13 @@ def drift(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def lock(session: nox.Session) -> None:
+    """Record reviewed revisions in alembic/versions.lock (`-- --check`: only report unlocked)."""
+    session.install(*RUNTIME)
+    session.run("python", "-m", "tests.migrations.gate.commands.lock", *session.posargs)
+
+
+@nox.session(default=False)
 def sql(session: nox.Session) -> None:
     """Write every revision's offline SQL, up and down, for review (default folder sql-review/)."""
     session.install(*RUNTIME)

@@ -36,7 +36,7 @@ EXPECTED = [
     "table things",
     "table things: column id bigint NOT NULL GENERATED ALWAYS AS IDENTITY",
     "table things: column label character varying(20) NOT NULL "
-    "DEFAULT 'x'::character varying COMMENT 'shown to users'",
+    "DEFAULT 'x' COMMENT 'shown to users'",
     "table things: column feeling mood NULL",
     "table things: column doubled integer NULL GENERATED ALWAYS AS (((size)::integer * 2)) STORED",
     "view happy_things: column id bigint NULL",
@@ -81,3 +81,47 @@ def test_snapshots_differ_exactly_where_the_schema_does(scratch_database_url: UR
         "-table t: column n integer NULL",
         "+table t: column n integer NOT NULL",
     ]
+
+
+SAME_VALUES = """
+CREATE TABLE widened (q integer NOT NULL DEFAULT 0, s varchar(20) DEFAULT 'x',
+    m integer DEFAULT -1, r real DEFAULT 0, b boolean DEFAULT false, at timestamptz DEFAULT now());
+ALTER TABLE widened ALTER COLUMN q TYPE bigint;
+CREATE TABLE built (q bigint NOT NULL DEFAULT '0', s varchar(20) DEFAULT 'x'::text,
+    m integer DEFAULT '-1', r real DEFAULT '0', b boolean DEFAULT 'false',
+    at timestamptz DEFAULT now());
+CREATE TABLE other (q bigint NOT NULL DEFAULT 1, s varchar(20) DEFAULT 'y',
+    m integer DEFAULT 1, r real DEFAULT 0.5, b boolean DEFAULT true,
+    at timestamptz DEFAULT clock_timestamp());
+"""
+
+
+def _columns(lines: tuple[str, ...], table: str) -> list[str]:
+    return [line.removeprefix(f"table {table}: ") for line in lines if f"{table}: column" in line]
+
+
+def test_constant_defaults_compare_by_value(scratch_database_url: URL) -> None:
+    """`DEFAULT 0` left by widening equals a new bigint's `'0'::bigint`; 0 and 1 still differ.
+
+    PostgreSQL prints the same constant differently by how it was written (`0`, `'0'::bigint`,
+    `'x'::character varying`, `'x'::text`), so the text alone would report drift that is not.
+    Expressions (`now()`, `clock_timestamp()`) are compared as written.
+    """
+    engine = create_engine(scratch_database_url, poolclass=pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(text(SAME_VALUES))
+        raw = connection.execute(
+            text(
+                "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+                "WHERE adrelid = 'built'::regclass"
+            )
+        ).scalars()
+        assert "'0'::bigint" in list(raw)  # what the text comparison tripped over
+    engine.dispose()
+    lines = snapshot_of(scratch_database_url).lines
+    assert _columns(lines, "widened") == _columns(lines, "built")
+    assert "column q bigint NOT NULL DEFAULT 0" in _columns(lines, "built")
+    assert "column s character varying(20) NULL DEFAULT 'x'" in _columns(lines, "built")
+    assert "column at timestamp with time zone NULL DEFAULT now()" in _columns(lines, "built")
+    different = set(_columns(lines, "other")) - set(_columns(lines, "built"))
+    assert len(different) == 6, different

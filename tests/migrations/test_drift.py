@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import (
@@ -30,7 +33,7 @@ from tests.migrations.gate.checks.drift import check_drift
 from tests.migrations.gate.checks.upgrade import RevisionTemplates
 from tests.migrations.gate.commands.pull_request import report, run_checks
 from tests.migrations.gate.engine.edited import named_history
-from tests.migrations.gate.engine.history import History, fixture_history
+from tests.migrations.gate.engine.history import FIXTURE_HISTORIES, History, fixture_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.report.plugin import MatrixRecorder
 from tests.support.postgres import PostgresServer
@@ -39,17 +42,24 @@ from tests.support.postgres import PostgresServer
 def widgets_metadata(
     *,
     size_default: str = "0",
+    model_default: str | None = None,
+    size_type: type[Integer] = Integer,
     size_check: str = "size >= 0",
     extra: tuple[Column[object], ...] = (),
 ) -> MetaData:
-    """A small model of the fixtures' `widgets` table, separate from `app.models`."""
+    """A small model of the fixtures' `widgets` table, separate from `app.models`.
+
+    `size_default` is SQL text; `model_default`, if given, replaces it with a plain string as
+    `app.models` writes one (`server_default="0"`), which SQLAlchemy quotes: `DEFAULT '0'`.
+    """
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    default = text(size_default) if model_default is None else model_default
     Table(
         "widgets",
         metadata,
         Column("id", BigInteger, Identity(), primary_key=True),
         Column("name", String(50), nullable=False),
-        Column("size", Integer, nullable=False, server_default=text(size_default)),
+        Column("size", size_type, nullable=False, server_default=default),
         Column("note", Text, nullable=True),
         *extra,
         CheckConstraint(size_check, name="size_non_negative"),
@@ -173,6 +183,37 @@ def test_server_default_drift_is_rendered_as_a_migration(
     assert " object at 0x" not in text_
 
 
+def test_widened_column_keeps_its_default_without_drift(
+    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+) -> None:
+    """integer -> bigint leaves `DEFAULT 0`; the model's `server_default="0"` builds
+    `DEFAULT '0'::bigint`. One value, two spellings: a correct change, no drift, no waiver."""
+    server, url = _migrated(head_url, "correct_widen_with_default")
+    metadata = widgets_metadata(model_default="0", size_type=BigInteger)
+    check_drift(
+        server, fixture_history("correct_widen_with_default"), url, metadata, scratch=models_scratch
+    )
+
+
+def test_widened_column_with_another_default_still_drifts(
+    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+) -> None:
+    """Comparing constants by value must not blur a real difference: 0 is not 1."""
+    server, url = _migrated(head_url, "correct_widen_with_default")
+    metadata = widgets_metadata(model_default="1", size_type=BigInteger)
+    with pytest.raises(GateFailure) as failure:
+        check_drift(
+            server,
+            fixture_history("correct_widen_with_default"),
+            url,
+            metadata,
+            scratch=models_scratch,
+        )
+    text_ = str(failure.value)
+    assert "-table widgets: column size bigint NOT NULL DEFAULT 0" in text_
+    assert "+table widgets: column size bigint NOT NULL DEFAULT 1" in text_
+
+
 def test_check_expression_drift_is_caught_by_the_catalog(
     models_scratch: URL,
     head_url: tuple[PostgresServer, URL],
@@ -225,15 +266,67 @@ def test_drift_command_reports_once_and_fails(postgres_server: PostgresServer) -
     assert report(passed, failures).startswith("drift: none")
 
 
-@pytest.mark.history
-def test_drift_command_runs_the_new_revision_lint_on_the_project(
-    postgres_server: PostgresServer, project_history: History
+UNSAFE_INDEX_REVISION = '''"""Index widgets.name.
+
+Revision ID: b2000000ffff
+Revises: a1000000c1ea
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b2000000ffff"
+down_revision = "a1000000c1ea"
+
+
+def upgrade() -> None:
+    op.create_index("ix_widgets_name", "widgets", ["name"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_widgets_name", "widgets")
+'''
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=gate", "-c", "user.email=gate@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_drift_command_lints_the_new_revisions_of_a_pull_request(
+    postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
-    """The default pull-request checks (the squawk lint of new revisions) pass on the project."""
-    passed, failures = run_checks(postgres_server, project_history, Base.metadata, "HEAD")
+    """The command's default checks on a fixture pull request, never on the project's history
+    (`test_project_head_matches_app_models` and `test_unsafe_ddl.py` judge that, once each).
+
+    `main` holds `clean_widgets`; the branch adds a revision whose index is built without
+    CONCURRENTLY, and a model with that index. Drift passes; the lint fails the new revision.
+    """
+    repo = tmp_path / "repo"
+    versions = repo / "versions"
+    versions.mkdir(parents=True)
+    shutil.copy(FIXTURE_HISTORIES / "clean_widgets" / "w01_widgets.py", versions)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "main")
+    history = History(versions=versions)
+    passed, failures = run_checks(postgres_server, history, widgets_metadata(), "main")
     assert failures == []
     assert passed[0].startswith("drift: none")
-    assert passed[1].startswith("squawk lint: 0 revision(s) added since HEAD")
+    assert passed[1].startswith("squawk lint: 0 revision(s) added since main")
+
+    git(repo, "checkout", "-q", "-b", "feature")
+    (versions / "w02_index.py").write_text(UNSAFE_INDEX_REVISION, encoding="utf-8")
+    metadata = widgets_metadata()
+    Index("ix_widgets_name", metadata.tables["widgets"].c.name)
+    passed, failures = run_checks(postgres_server, history, metadata, "main")
+    assert [failure.check for failure in failures] == ["unsafe-ddl"]
+    assert failures[0].revisions == ("b2000000ffff",)
+    assert "require-concurrent-index-creation" in str(failures[0])
+    assert passed == [f"drift: none, {history.name} at head matches the models"]
 
 
 def widgets_drift(head_url: tuple[PostgresServer, URL], scratch: URL, metadata: MetaData) -> str:

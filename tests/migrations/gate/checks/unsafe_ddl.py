@@ -18,6 +18,10 @@ A finding can be waived for one revision and one rule, next to the code it excus
 A waiver with no real reason, for a rule squawk does not know, or that matches nothing any more
 is itself a failure, so waivers cannot rot or hide typos.
 
+Style rules (`prefer-text-field`, `prefer-bigint-over-int`, … in `engine/lint_policy.py`) are
+advice, not failures, unless `pyproject.toml` opts in: their findings land in
+`RevisionLint.advice`, which the test and the commands report without failing.
+
 `lint_new_revisions` lints only the revisions added since `git merge-base REF HEAD` (default
 `origin/main`): the pull-request check and `commands/waivers.py` use it.
 """
@@ -37,6 +41,12 @@ from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.dialects.base import Dialect, LintFinding
 from tests.migrations.gate.engine.declarations import read_declaration
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.lint_policy import (
+    ADVISORY_RULES,
+    ALIASES,
+    LintPolicy,
+    load_policy,
+)
 from tests.migrations.gate.engine.render import (
     OFFLINE_URL,
     OfflineRenderError,
@@ -144,6 +154,8 @@ class RevisionLint:
     path: str
     findings: list[Finding] = field(default_factory=list)
     waived: dict[str, list[Finding]] = field(default_factory=dict)
+    advice: list[Finding] = field(default_factory=list)
+    """Unwaived findings of advisory rules: reported, not failed."""
     waivers: dict[str, str] = field(default_factory=dict)
     waiver_problems: list[str] = field(default_factory=list)
 
@@ -168,11 +180,15 @@ def _file_name(index: int, sql: RevisionSql) -> str:
     return f"{index:04d}_{sql.revision}.up.sql"
 
 
-def lint_revisions(history: History, revisions: Iterable[str] | None = None) -> list[RevisionLint]:
+def lint_revisions(
+    history: History, revisions: Iterable[str] | None = None, policy: LintPolicy | None = None
+) -> list[RevisionLint]:
     """Lint `revisions` (default: all) of `history` in one squawk run; apply their waivers.
 
+    `policy` (default: the project's `pyproject.toml`) decides which findings are advice.
     Raises the offline-sql `GateFailure` if a revision cannot be rendered at all.
     """
+    policy = load_policy() if policy is None else policy
     wanted = None if revisions is None else set(revisions)
     scripts = [s for s in history.revisions() if wanted is None or s.revision in wanted]
     rendered: dict[str, tuple[Script, RevisionSql]] = {}
@@ -186,7 +202,7 @@ def lint_revisions(history: History, revisions: Iterable[str] | None = None) -> 
     for finding in _linter().lint({name: sql.text for name, (_, sql) in rendered.items()}):
         by_file[finding.file].append(finding)
     return [
-        _apply_waivers(history, script, sql, by_file[name])
+        _apply_waivers(history, script, sql, by_file[name], policy)
         for name, (script, sql) in rendered.items()
     ]
 
@@ -197,7 +213,11 @@ def _linter() -> Dialect:
 
 
 def _apply_waivers(
-    history: History, script: Script, sql: RevisionSql, raw: list[LintFinding]
+    history: History,
+    script: Script,
+    sql: RevisionSql,
+    raw: list[LintFinding],
+    policy: LintPolicy,
 ) -> RevisionLint:
     declaration = read_declaration(script, WAIVERS)
     lint = RevisionLint(
@@ -222,6 +242,8 @@ def _apply_waivers(
         )
         if item.rule in lint.waivers:
             lint.waived.setdefault(item.rule, []).append(finding)
+        elif policy.is_advice(item.rule):
+            lint.advice.append(finding)
         else:
             lint.findings.append(finding)
     for rule in lint.waivers:
@@ -280,6 +302,21 @@ def describe(lint: RevisionLint) -> list[str]:
     return lines
 
 
+def describe_advice(lint: RevisionLint) -> list[str]:
+    """The readable lines of one revision's advice (empty when it has none)."""
+    if not lint.advice:
+        return []
+    lines = [f"revision {lint.script.revision} ({lint.path}): advice, not a failure:"]
+    for finding in lint.advice:
+        first = excerpt(finding.statement, finding.offset)[0].strip()
+        lines.append(f"  {finding.rule} (line {finding.line}: {first})")
+        if finding.rule in ADVICE:
+            lines.append(f"    consider: {ADVICE[finding.rule]}")
+        why = ADVISORY_RULES[ALIASES.get(finding.rule, finding.rule)]
+        lines.append(f"    why it does not fail: {why}")
+    return lines
+
+
 def lint_failure(lints: Sequence[RevisionLint]) -> GateFailure | None:
     """One failure listing every revision that is not clean, or None."""
     bad = [lint for lint in lints if not lint.ok]
@@ -313,10 +350,13 @@ def lint_failure(lints: Sequence[RevisionLint]) -> GateFailure | None:
 
 
 def check_unsafe_ddl(
-    history: History, revisions: Iterable[str] | None = None
+    history: History, revisions: Iterable[str] | None = None, policy: LintPolicy | None = None
 ) -> list[RevisionLint]:
-    """Lint `revisions` (default: all) and raise `GateFailure` unless every one is clean."""
-    lints = lint_revisions(history, revisions)
+    """Lint `revisions` (default: all) and raise `GateFailure` unless every one is clean.
+
+    Advice does not make a revision unclean; it is in each returned lint's `advice`.
+    """
+    lints = lint_revisions(history, revisions, policy)
     failure = lint_failure(lints)
     if failure is not None:
         raise failure

@@ -58,11 +58,13 @@ def lint_new_revisions_check(context: PullRequestContext) -> Judged:
     """Squawk lint of the revisions added since the base ref (`checks/unsafe_ddl.py`)."""
     from tests.migrations.gate.checks.unsafe_ddl import (  # noqa: PLC0415 - squawk is heavy
         CHECK,
+        describe_advice,
         lint_new_revisions,
     )
 
-    scope, _ = lint_new_revisions(context.base_ref, context.history)
-    return Judged(CHECK, scope.revisions, [f"squawk lint: {scope.description}"])
+    scope, lints = lint_new_revisions(context.base_ref, context.history)
+    advice = [f"  {line}" for lint in lints for line in describe_advice(lint)]
+    return Judged(CHECK, scope.revisions, [f"squawk lint: {scope.description}", *advice])
 
 
 PULL_REQUEST_CHECKS: list[PullRequestCheck] = [lint_new_revisions_check]

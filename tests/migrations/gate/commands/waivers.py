@@ -16,6 +16,7 @@ from tests.migrations.gate.checks.unsafe_ddl import (
     CHECK,
     RevisionLint,
     check_unsafe_ddl,
+    describe_advice,
     lint_new_revisions,
 )
 from tests.migrations.gate.engine.history import History
@@ -24,7 +25,7 @@ from tests.migrations.gate.failure import GateFailure
 
 
 def summary(lints: Sequence[RevisionLint]) -> list[str]:
-    """What passed, and every waiver honoured, for the CLI's success output."""
+    """What passed, every waiver honoured and every piece of advice, for the success output."""
     lines = [f"{CHECK}: {len(lints)} revision(s) linted, no unwaived findings"]
     for lint in lints:
         for rule, findings in lint.waived.items():
@@ -32,6 +33,10 @@ def summary(lints: Sequence[RevisionLint]) -> list[str]:
                 f"  waived in {lint.script.revision} ({lint.path}): {rule} x{len(findings)}"
                 f" — {lint.waivers[rule]}"
             )
+    advice = [line for lint in lints for line in describe_advice(lint)]
+    if advice:
+        lines.append(f"{CHECK}: advice (reported, not failed; see [tool.migration-gate]):")
+        lines.extend(f"  {line}" for line in advice)
     return lines
 
 

@@ -4,17 +4,18 @@
 today: a copy frozen under `fixtures/` would drift from `app.models` as soon as revision 3
 lands. So the edit is applied to `alembic/versions` when the tests ask for it, written under
 the git-ignored `build/`, and checked to be formatting-only: both versions of every file must
-parse to the same syntax tree.
+have the same normalised code (`engine/fingerprints.py`), the rule by which the lock file
+decides that a locked revision was not edited.
 """
 
 from __future__ import annotations
 
-import ast
 import atexit
 import os
 import shutil
 from functools import cache
 
+from tests.migrations.gate.engine.fingerprints import normalised_code
 from tests.migrations.gate.engine.history import PROJECT_VERSIONS, History, fixture_history
 from tests.support.migrations import PROJECT_ROOT
 
@@ -40,7 +41,7 @@ def comment_formatting_edit() -> History:
         edited = source
         for old, new in EDITS:
             edited = edited.replace(old, new, 1)
-        if ast.dump(ast.parse(edited)) != ast.dump(ast.parse(source)):
+        if normalised_code(edited) != normalised_code(source):
             raise AssertionError(f"the edit of {path.name} changed more than formatting")
         (target / path.name).write_text(edited, encoding="utf-8")
     return History(versions=target)

@@ -52,9 +52,11 @@ def _git(repo: Path, *args: str) -> str:
 
 def added_paths(repo: Path, base: str, folder: Path) -> tuple[str, list[Path]]:
     """The merge-base commit, and the files under `folder` added since it (or untracked)."""
+    # From the top level: git prints (and reads) paths relative to the working directory.
+    top = Path(_git(repo, "rev-parse", "--show-toplevel").strip()).resolve()
+    repo = top
     _git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
     merge_base = _git(repo, "merge-base", base, "HEAD").strip()
-    top = Path(_git(repo, "rev-parse", "--show-toplevel").strip()).resolve()
     relative = folder.resolve().relative_to(top).as_posix()
     added = _git(
         repo, "diff", "--name-only", "--no-renames", "--diff-filter=A", merge_base, "--", relative
@@ -67,8 +69,12 @@ def added_paths(repo: Path, base: str, folder: Path) -> tuple[str, list[Path]]:
 def revisions_new_since(
     history: History, base: str = DEFAULT_BASE, *, repo: Path | None = None
 ) -> RevisionScope:
-    """The revisions of `history` whose files are new since `git merge-base base HEAD`."""
-    repo = repo or PROJECT_ROOT
+    """The revisions of `history` whose files are new since `git merge-base base HEAD`.
+
+    `repo` defaults to the git checkout holding the versions folder (the project's, for the
+    project and its fixtures), so a history in another repository is judged by its own git.
+    """
+    repo = repo or (history.versions if history.versions.is_dir() else PROJECT_ROOT)
     scripts = history.revisions()
     try:
         merge_base, paths = added_paths(repo, base, history.versions)

@@ -31,6 +31,8 @@ COLUMN_ORDER = (
     "offline-sql",
     "racing-upgraders",
     "atomic-failure",
+    "locked-revisions",
+    "model-registration",
     "pytest-alembic",
 )
 """The README's check table order; a check not listed here comes after these, by name."""

@@ -7,12 +7,16 @@ snapshots are equal exactly when PostgreSQL would describe the two schemas the s
 
 Every line names its object in full ("table items: column quantity …"), so a unified diff of
 two snapshots reads without context lines. OIDs, relfilenodes, column positions and sequence
-values are left out: they differ between schemas that behave the same.
+values are left out: they differ between schemas that behave the same. For the same reason a
+column default that is a constant (a literal, however cast) is shown by its value as the column
+stores it: widening `integer DEFAULT 0` to bigint keeps the text `0` while a new bigint column's
+`DEFAULT '0'` reads `'0'::bigint`, and both put the same 0 into a new row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -32,7 +36,7 @@ _COLUMNS = """
 SELECT c.relkind, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
        col_description(c.oid, a.attnum),
-       CASE WHEN a.attcollation <> t.typcollation THEN co.collname END
+       CASE WHEN a.attcollation <> t.typcollation THEN co.collname END, t.typcategory
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -180,8 +184,56 @@ def _table(row: Sequence[Any]) -> str:
     return line if comment is None else f"{line} COMMENT {comment!r}"
 
 
-def _column(row: Sequence[Any]) -> str:
-    kind, table, column, type_, not_null, default, identity, generated, comment, collation = row
+_CONSTANT = re.compile(
+    r"""
+    \(*                                        # PostgreSQL may parenthesise a literal
+    (?: '(?:[^']|'')*'                         # a string literal
+      | -?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?       # a number
+      | true | false | NULL )
+    \)*
+    (?: ::(?: "[^"]+" | [a-z_][a-z0-9_ ]* )    # any number of casts to a named type
+          (?: \(\d+(?:,\s*\d+)?\) )? (?: \[\] )* \)* )*
+    """,
+    re.VERBOSE,
+)
+"""A default that is a literal with casts: evaluating it has no side effect and one value."""
+
+_BARE_CATEGORIES = {"N", "B"}
+"""pg_type categories whose values print bare (numbers, booleans); the rest are quoted."""
+
+
+def constant_defaults(connection: Connection, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
+    """The value each constant column default stores, by index into `rows` (`_COLUMNS` rows).
+
+    The database evaluates them, cast to the column's type, in one statement: `0` and
+    `'0'::bigint` on a bigint column are both 0, `'x'::text` on a varchar column is 'x'. Only
+    literals are evaluated (never `nextval(…)` or `now()`), and PostgreSQL accepted each as the
+    column's default, so the cast cannot fail. Generated columns are expressions, not defaults.
+    """
+    constants = [
+        (index, row[5], row[3])
+        for index, row in enumerate(rows)
+        if row[5] is not None and row[7] != "s" and _CONSTANT.fullmatch(str(row[5]))
+    ]
+    if not constants:
+        return {}
+    select = ", ".join(f"CAST(({default}) AS {type_})::text" for _, default, type_ in constants)
+    values = connection.execute(text(f"SELECT {select}")).one()
+    rendered: dict[int, str] = {}
+    for (index, _, _), value in zip(constants, values, strict=True):
+        if value is None:
+            rendered[index] = "NULL"
+        elif rows[index][10] in _BARE_CATEGORIES:
+            rendered[index] = str(value)
+        else:
+            rendered[index] = "'" + str(value).replace("'", "''") + "'"
+    return rendered
+
+
+def _column(row: Sequence[Any], constant: str | None = None) -> str:
+    kind, table, column, type_, not_null, default, identity, generated, comment, collation = row[
+        :10
+    ]
     owner = {"v": "view", "m": "materialized view"}.get(str(kind), "table")
     line = f"{owner} {table}: column {column} {type_}"
     if collation:
@@ -190,7 +242,7 @@ def _column(row: Sequence[Any]) -> str:
     if generated == "s":
         line += f" GENERATED ALWAYS AS ({default}) STORED"
     elif default is not None:
-        line += f" DEFAULT {default}"
+        line += f" DEFAULT {default if constant is None else constant}"
     line += _IDENTITY.get(str(identity), "")
     return line if comment is None else f"{line} COMMENT {comment!r}"
 
@@ -274,7 +326,6 @@ def _extension(row: Sequence[Any]) -> str:
 
 _SECTIONS: tuple[tuple[str, Callable[[Sequence[Any]], str]], ...] = (
     (_TABLES, _table),
-    (_COLUMNS, _column),
     (_CONSTRAINTS, _constraint),
     (_INDEXES, _index),
     (_SEQUENCES, _sequence),
@@ -300,4 +351,10 @@ def take_snapshot(
         for query, render in _SECTIONS
         for row in connection.execute(text(query), parameters)
     ]
+    columns = [tuple(row) for row in connection.execute(text(_COLUMNS), parameters)]
+    lines += _column_lines(columns, constant_defaults(connection, columns))
     return CatalogSnapshot(tuple(sorted(lines)))
+
+
+def _column_lines(rows: Sequence[Sequence[Any]], constants: Mapping[int, str]) -> list[str]:
+    return [printable(_column(row, constants.get(index))) for index, row in enumerate(rows)]
