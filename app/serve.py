@@ -9,7 +9,6 @@ service, and its items survive restarts.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,15 +18,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, make_url, pool, text
 
-from app.settings import get_settings, normalise_database_url
+from app.main import create_app
+from app.settings import PROJECT_ROOT, Settings, get_settings, normalise_database_url
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EMBEDDED_DATA_DIR = Path(os.environ.get("EMBEDDED_PGDATA") or PROJECT_ROOT / ".pgdata")
 EMBEDDED_DATABASE = "items"
 
 
 @contextmanager
-def embedded_postgres(data_dir: Path = EMBEDDED_DATA_DIR) -> Iterator[str]:
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or reuse) the embedded server in `data_dir`; yield a URL to its `items` database.
 
     The server stops when the last process using it exits; the data directory stays.
@@ -61,33 +59,41 @@ def ensure_database(admin_url: str, name: str) -> None:
         engine.dispose()
 
 
-def upgrade_to_head(database_url: str) -> None:
-    """Run `alembic upgrade head` against `database_url`."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    command.upgrade(config, "head")
+def alembic_config(settings: Settings, config: Config | None = None) -> Config:
+    """The project's Alembic config (or `config`), with `settings` handed to `env.py`.
+
+    `env.py` takes the URL and the migration timeouts from these settings, so nothing here
+    writes to the environment.
+    """
+    config = config or Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["settings"] = settings
+    return config
 
 
-def serve(host: str, port: int) -> None:
-    """Migrate, then run uvicorn until interrupted."""
-    configured = get_settings().database_url
-    with database(configured) as database_url:
-        os.environ["DATABASE_URL"] = database_url
-        get_settings.cache_clear()
-        upgrade_to_head(database_url)
-        shown = make_url(database_url).render_as_string(hide_password=True)
+def upgrade_to_head(settings: Settings) -> None:
+    """Run `alembic upgrade head` on `settings.database_url`."""
+    command.upgrade(alembic_config(settings), "head")
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Migrate, then run uvicorn until interrupted, on the app built from `settings`."""
+    with database(settings) as served:
+        assert served.database_url is not None
+        upgrade_to_head(served)
+        shown = make_url(served.database_url).render_as_string(hide_password=True)
         print(f"Serving http://{host}:{port}/docs on {shown}", flush=True)
-        uvicorn.run("app.main:app", host=host, port=port)
+        uvicorn.run(create_app(served), host=host, port=port)
 
 
 @contextmanager
-def database(configured: str | None) -> Iterator[str]:
-    """`configured` when given; else the embedded server, running for the `with` block."""
-    if configured is not None:
-        yield configured
+def database(settings: Settings) -> Iterator[Settings]:
+    """`settings` when they name a database; else a copy naming the embedded server's database,
+    which runs for the `with` block."""
+    if settings.database_url is not None:
+        yield settings
         return
-    with embedded_postgres() as url:
-        yield url
+    with embedded_postgres(settings.embedded_pgdata) as url:
+        yield settings.model_copy(update={"database_url": url})
 
 
 def main() -> None:
@@ -96,7 +102,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     arguments = parser.parse_args()
-    serve(arguments.host, arguments.port)
+    serve(get_settings(), arguments.host, arguments.port)
 
 
 if __name__ == "__main__":
