@@ -4,11 +4,15 @@ With `DATABASE_URL` set, that server is used and nothing else is started. Withou
 PostgreSQL from the `pgserver` wheel is started with its data in `.pgdata/` (git-ignored; set
 `EMBEDDED_PGDATA` to keep it elsewhere), so a machine with nothing but Python can run the
 service, and its items survive restarts.
+
+A database that newer code migrated (its revision is not in `alembic/versions`) is left alone:
+the command says which revision it is at and what to do, and exits with status 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +20,15 @@ from pathlib import Path
 import uvicorn
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import create_engine, make_url, pool, text
 
 from app.main import create_app
+from app.schema_version import (
+    DATABASE_AHEAD_EXIT_STATUS,
+    DatabaseAheadError,
+    refuse_a_database_ahead,
+)
 from app.settings import PROJECT_ROOT, Settings, get_settings, normalise_database_url
 
 EMBEDDED_DATABASE = "items"
@@ -71,8 +81,18 @@ def alembic_config(settings: Settings, config: Config | None = None) -> Config:
 
 
 def upgrade_to_head(settings: Settings) -> None:
-    """Run `alembic upgrade head` on `settings.database_url`."""
-    command.upgrade(alembic_config(settings), "head")
+    """Run `alembic upgrade head` on `settings.database_url`, unless the database is ahead.
+
+    The check runs again if the upgrade cannot find a revision, in case newer code migrated the
+    database between the check and the upgrade.
+    """
+    config = alembic_config(settings)
+    refuse_a_database_ahead(config, settings)
+    try:
+        command.upgrade(config, "head")
+    except CommandError:
+        refuse_a_database_ahead(config, settings)
+        raise
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -102,7 +122,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     arguments = parser.parse_args()
-    serve(get_settings(), arguments.host, arguments.port)
+    try:
+        serve(get_settings(), arguments.host, arguments.port)
+    except DatabaseAheadError as error:
+        print(f"app.serve: {error}", file=sys.stderr, flush=True)
+        sys.exit(DATABASE_AHEAD_EXIT_STATUS)
 
 
 if __name__ == "__main__":
