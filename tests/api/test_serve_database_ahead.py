@@ -8,6 +8,7 @@ and leave the database exactly as it found it: no upgrade, no stamp, no served r
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
@@ -49,7 +50,7 @@ def snapshot(url: URL) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_serving_a_database_ahead_of_the_code_stops_with_one_message_and_changes_nothing(
-    postgres_server: PostgresServer, tmp_path: Any
+    postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     embedded_data = tmp_path / "must-not-be-created"
