@@ -14,16 +14,12 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import URL
 
+from tests.support.ci import running_in_ci
 from tests.support.migrations import upgrade
 from tests.support.postgres import NoPostgresAvailableError, PostgresServer, start_postgres
 
 # The gate's matrix of revisions × checks (tests/migrations/gate/report/plugin.py).
 pytest_plugins = ("tests.migrations.gate.report.plugin",)
-
-
-def running_in_ci() -> bool:
-    """CI sets `CI=true`; there, nothing may be skipped for want of a database."""
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 # Hypothesis profiles: `dev` is quick for local runs; `ci` (chosen under CI=true, or with

@@ -2,7 +2,9 @@
 
 What it guarantees, online and offline alike:
 - the URL comes from `DATABASE_URL` through `app.settings` (or `sqlalchemy.url` when a tool sets
-  one), and a connection or engine handed in through `config.attributes["connection"]` is used
+  one); every setting is read through `app.settings.Settings`, so `.env` works as the environment
+  does, and a caller with settings of its own hands them in as `config.attributes["settings"]`;
+  a connection or engine handed in through `config.attributes["connection"]` is used
   as is (pytest-alembic and the migration gate rely on this);
 - `lock_timeout` and `statement_timeout` are set before any DDL, and appear in `--sql` output,
   so a migration gives up instead of queueing behind a long transaction and stalling the table;
@@ -17,13 +19,11 @@ What it guarantees, online and offline alike:
 - autogenerate compares column types and server defaults, not only tables and columns.
 
 Timeouts can be changed with `-x lock_timeout=2s -x statement_timeout=5min` or the
-`MIGRATION_LOCK_TIMEOUT` / `MIGRATION_STATEMENT_TIMEOUT` environment variables.
+`MIGRATION_LOCK_TIMEOUT` / `MIGRATION_STATEMENT_TIMEOUT` settings (environment or `.env`).
 """
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from logging.config import fileConfig
 from typing import Any
@@ -32,7 +32,7 @@ from alembic import context
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 
 from app.models import Base
-from app.settings import get_settings, normalise_database_url
+from app.settings import Settings, check_duration, get_settings, normalise_database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -44,27 +44,23 @@ target_metadata = Base.metadata
 ADVISORY_LOCK_KEY = 0x17E3_5A1E_0001
 WAITING_APPLICATION_NAME = "alembic: waiting for the migration lock"
 LOCK_POLL_SECONDS = 0.2
-DEFAULT_LOCK_TIMEOUT = "5s"
-DEFAULT_STATEMENT_TIMEOUT = "5min"
-_DURATION = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
 
 
-def _duration(name: str, env_var: str, default: str) -> str:
-    """A timeout from `-x name=…`, else the environment, else the default; validated."""
-    value = context.get_x_argument(as_dictionary=True).get(name) or os.environ.get(env_var)
-    value = (value or default).strip()
-    if not _DURATION.match(value):
-        raise ValueError(f"{name}={value!r} is not a PostgreSQL duration such as '5s' or '250ms'")
-    return value
+def settings() -> Settings:
+    """The settings a caller handed in (`config.attributes["settings"]`), else the process's."""
+    handed_in = config.attributes.get("settings")
+    return handed_in if isinstance(handed_in, Settings) else get_settings()
 
 
 def timeout_statements() -> list[str]:
-    """The `SET` statements every migration session starts with."""
-    lock = _duration("lock_timeout", "MIGRATION_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
-    statement = _duration(
-        "statement_timeout", "MIGRATION_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT
-    )
-    return [f"SET lock_timeout = '{lock}'", f"SET statement_timeout = '{statement}'"]
+    """The `SET` statements every migration session starts with: `-x` first, then the settings."""
+    x_arguments = context.get_x_argument(as_dictionary=True)
+    lock = x_arguments.get("lock_timeout") or settings().migration_lock_timeout
+    statement = x_arguments.get("statement_timeout") or settings().migration_statement_timeout
+    return [
+        f"SET lock_timeout = '{check_duration('lock_timeout', lock)}'",
+        f"SET statement_timeout = '{check_duration('statement_timeout', statement)}'",
+    ]
 
 
 def configure_options() -> dict[str, Any]:
@@ -79,7 +75,7 @@ def configure_options() -> dict[str, Any]:
 
 def database_url() -> str:
     """`sqlalchemy.url` if a tool set one, else the service's `DATABASE_URL`."""
-    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    url = config.get_main_option("sqlalchemy.url") or settings().database_url
     if not url:
         raise RuntimeError(
             "No database to migrate: set DATABASE_URL (for example "

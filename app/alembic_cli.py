@@ -2,28 +2,32 @@
 
 The same database `python -m app.serve` uses: `DATABASE_URL` when set, else the embedded
 PostgreSQL in `.pgdata/`, so `revision --autogenerate` works on a machine with only Python.
-`nox -s alembic -- revision --autogenerate -m "add items.colour"` is the usual way in.
+`nox -s alembic -- revision --autogenerate -m "add items.colour"` is the usual way in. The
+settings (environment and `.env`) reach `env.py` as they are, through the Alembic config.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
-from alembic.config import main as alembic_main
+from alembic.config import CommandLine, Config
 
-from app.serve import PROJECT_ROOT, database
-from app.settings import get_settings
+from app.serve import alembic_config, database
+from app.settings import PROJECT_ROOT, get_settings
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the Alembic command line with `DATABASE_URL` pointing at the service's database."""
+    """Run the Alembic command line with the service's settings and database."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    with database(get_settings().database_url) as url:
-        os.environ["DATABASE_URL"] = url
-        get_settings.cache_clear()
-        alembic_main(["-c", str(PROJECT_ROOT / "alembic.ini"), *arguments], prog="alembic")
+    ini = str(PROJECT_ROOT / "alembic.ini")
+    command_line = CommandLine(prog="alembic")
+    options = command_line.parser.parse_args(["-c", ini, *arguments])
+    if not hasattr(options, "cmd"):
+        command_line.parser.error("too few arguments")
+    with database(get_settings()) as settings:
+        config = Config(file_=ini, ini_section=options.name, cmd_opts=options)
+        command_line.run_cmd(alembic_config(settings, config), options)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""The engine and the per-request transaction, both built lazily from the settings.
+"""The engine and the per-request transaction, both built lazily from the app's own settings.
+
+Each app built by `create_app(settings)` owns one `LazyEngine` (`app.state.database`), made from
+the settings it was given and nothing else: no route re-reads the environment, so an app built
+for a test or a tool talks to the database it was told about.
 
 Routes are plain `def` functions, so FastAPI runs them in its worker threads and psycopg2's
 blocking calls never stall the event loop; `configure_worker_threads` keeps those threads within the
@@ -7,19 +11,19 @@ pool so a thread always finds a connection or gives up after `db_pool_timeout` w
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
-from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.settings import Settings, get_settings, normalise_database_url
+from app.settings import Settings, normalise_database_url
 
 
 class DatabaseNotConfiguredError(RuntimeError):
@@ -97,24 +101,48 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
                 cursor.close()
 
 
-@lru_cache(maxsize=1)
-def get_engine() -> Engine:
-    """The process-wide engine, built on first use; `dispose_engine()` forgets it."""
-    return build_engine(get_settings())
+class LazyEngine:
+    """One app's engine, built from that app's settings on first use and forgotten on dispose.
+
+    Lazy so that building the app opens nothing (tools import it before any database exists,
+    and an app without a DATABASE_URL still answers every route with a 503).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Engine:
+        """The engine, built now if this is the first use."""
+        engine = self._engine
+        if engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = build_engine(self.settings)
+                engine = self._engine
+        return engine
+
+    def dispose(self) -> None:
+        """Close every pooled connection and forget the engine (at shutdown)."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
 
 
-def dispose_engine() -> None:
-    """Close every pooled connection and forget the engine (at shutdown, or between tests)."""
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
+def database_of(app: FastAPI) -> LazyEngine:
+    """The `LazyEngine` that `create_app` attached to `app`."""
+    database = app.state.database
+    assert isinstance(database, LazyEngine), "build the app with app.main.create_app"
+    return database
 
 
 Begin = Callable[[], AbstractContextManager[Connection]]
 """Opens a transaction and yields its connection; commits when the block exits cleanly."""
 
 
-async def get_begin() -> Begin:
+async def get_begin(request: Request) -> Begin:
     """How a route opens its transaction: `with begin() as connection:` (the engine's `begin`).
 
     The block commits when it exits cleanly and rolls back when it raises, so a route can only
@@ -126,10 +154,11 @@ async def get_begin() -> Begin:
     no worker-thread hop: all it does is hand over a function. (A generator dependency yielding
     an ORM `Session` cost about a fifth of each request's CPU in bookkeeping; see RESULTS.md.)
 
-    Tests replace this dependency (`app.dependency_overrides[get_begin]`), for instance with
-    one that opens a savepoint on a connection they roll back afterwards.
+    The engine is the one of the app serving the request, built from the settings that app was
+    given. Tests replace this dependency (`app.dependency_overrides[get_begin]`), for instance
+    with one that opens a savepoint on a connection they roll back afterwards.
     """
-    return get_engine().begin
+    return database_of(request.app).get().begin
 
 
 BeginDep = Annotated[Begin, Depends(get_begin)]

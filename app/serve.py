@@ -4,12 +4,15 @@ With `DATABASE_URL` set, that server is used and nothing else is started. Withou
 PostgreSQL from the `pgserver` wheel is started with its data in `.pgdata/` (git-ignored; set
 `EMBEDDED_PGDATA` to keep it elsewhere), so a machine with nothing but Python can run the
 service, and its items survive restarts.
+
+A database that newer code migrated (its revision is not in `alembic/versions`) is left alone:
+the command says which revision it is at and what to do, and exits with status 3.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,17 +20,22 @@ from pathlib import Path
 import uvicorn
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import create_engine, make_url, pool, text
 
-from app.settings import get_settings, normalise_database_url
+from app.main import create_app
+from app.schema_version import (
+    DATABASE_AHEAD_EXIT_STATUS,
+    DatabaseAheadError,
+    refuse_a_database_ahead,
+)
+from app.settings import PROJECT_ROOT, Settings, get_settings, normalise_database_url
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EMBEDDED_DATA_DIR = Path(os.environ.get("EMBEDDED_PGDATA") or PROJECT_ROOT / ".pgdata")
 EMBEDDED_DATABASE = "items"
 
 
 @contextmanager
-def embedded_postgres(data_dir: Path = EMBEDDED_DATA_DIR) -> Iterator[str]:
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or reuse) the embedded server in `data_dir`; yield a URL to its `items` database.
 
     The server stops when the last process using it exits; the data directory stays.
@@ -61,33 +69,51 @@ def ensure_database(admin_url: str, name: str) -> None:
         engine.dispose()
 
 
-def upgrade_to_head(database_url: str) -> None:
-    """Run `alembic upgrade head` against `database_url`."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    command.upgrade(config, "head")
+def alembic_config(settings: Settings, config: Config | None = None) -> Config:
+    """The project's Alembic config (or `config`), with `settings` handed to `env.py`.
+
+    `env.py` takes the URL and the migration timeouts from these settings, so nothing here
+    writes to the environment.
+    """
+    config = config or Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["settings"] = settings
+    return config
 
 
-def serve(host: str, port: int) -> None:
-    """Migrate, then run uvicorn until interrupted."""
-    configured = get_settings().database_url
-    with database(configured) as database_url:
-        os.environ["DATABASE_URL"] = database_url
-        get_settings.cache_clear()
-        upgrade_to_head(database_url)
-        shown = make_url(database_url).render_as_string(hide_password=True)
+def upgrade_to_head(settings: Settings) -> None:
+    """Run `alembic upgrade head` on `settings.database_url`, unless the database is ahead.
+
+    The check runs again if the upgrade cannot find a revision, in case newer code migrated the
+    database between the check and the upgrade.
+    """
+    config = alembic_config(settings)
+    refuse_a_database_ahead(config, settings)
+    try:
+        command.upgrade(config, "head")
+    except CommandError:
+        refuse_a_database_ahead(config, settings)
+        raise
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Migrate, then run uvicorn until interrupted, on the app built from `settings`."""
+    with database(settings) as served:
+        assert served.database_url is not None
+        upgrade_to_head(served)
+        shown = make_url(served.database_url).render_as_string(hide_password=True)
         print(f"Serving http://{host}:{port}/docs on {shown}", flush=True)
-        uvicorn.run("app.main:app", host=host, port=port)
+        uvicorn.run(create_app(served), host=host, port=port)
 
 
 @contextmanager
-def database(configured: str | None) -> Iterator[str]:
-    """`configured` when given; else the embedded server, running for the `with` block."""
-    if configured is not None:
-        yield configured
+def database(settings: Settings) -> Iterator[Settings]:
+    """`settings` when they name a database; else a copy naming the embedded server's database,
+    which runs for the `with` block."""
+    if settings.database_url is not None:
+        yield settings
         return
-    with embedded_postgres() as url:
-        yield url
+    with embedded_postgres(settings.embedded_pgdata) as url:
+        yield settings.model_copy(update={"database_url": url})
 
 
 def main() -> None:
@@ -96,7 +122,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     arguments = parser.parse_args()
-    serve(arguments.host, arguments.port)
+    try:
+        serve(get_settings(), arguments.host, arguments.port)
+    except DatabaseAheadError as error:
+        print(f"app.serve: {error}", file=sys.stderr, flush=True)
+        sys.exit(DATABASE_AHEAD_EXIT_STATUS)
 
 
 if __name__ == "__main__":

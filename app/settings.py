@@ -1,19 +1,34 @@
 """Configuration read from the environment (and an optional `.env`), in one typed place.
 
-Nothing here opens a connection: the engine is built lazily from these settings, so tests and
-tools can point `DATABASE_URL` elsewhere before anything touches the database.
+Every variable the service, its migrations and its tests read is a field of `Settings`, so a
+`.env` file works for each of them exactly as an exported variable does. Nothing here opens a
+connection: whoever builds the app or runs a migration passes a `Settings` along, and the
+engine is built lazily from it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 PSYCOPG2_DRIVER = "postgresql+psycopg2"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_DURATION = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
+"""What `SET lock_timeout = '…'` accepts: a number and an optional PostgreSQL time unit."""
+
+SUPPORTED_DRIVERS = {"postgresql": PSYCOPG2_DRIVER, "postgres": PSYCOPG2_DRIVER}
+"""Bare URL schemes and the driver each one is rewritten to.
+
+One entry per scheme a user may paste; another database family (MariaDB is a separate issue)
+adds its schemes here and its prefix to `SUPPORTED_PREFIXES`.
+"""
+SUPPORTED_PREFIXES = ("postgresql",)
 
 
 def normalise_database_url(url: str | URL) -> URL:
@@ -25,11 +40,22 @@ def normalise_database_url(url: str | URL) -> URL:
     wrote `postgresql+psycopg://` chose it on purpose.
     """
     parsed = make_url(url) if isinstance(url, str) else url
-    if parsed.drivername in {"postgres", "postgresql"}:
-        parsed = parsed.set(drivername=PSYCOPG2_DRIVER)
-    if not parsed.drivername.startswith("postgresql"):
+    if parsed.drivername in SUPPORTED_DRIVERS:
+        parsed = parsed.set(drivername=SUPPORTED_DRIVERS[parsed.drivername])
+    if not parsed.drivername.startswith(SUPPORTED_PREFIXES):
         raise ValueError(f"only PostgreSQL is supported, got the {parsed.drivername!r} driver")
     return parsed
+
+
+def check_duration(name: str, value: str) -> str:
+    """`value` stripped, if PostgreSQL reads it as a duration; a clear error naming `name` if not.
+
+    Migration timeouts are spliced into `SET … = '<value>'`, so only this shape may pass.
+    """
+    value = value.strip()
+    if not POSTGRES_DURATION.match(value):
+        raise ValueError(f"{name}={value!r} is not a PostgreSQL duration such as '5s' or '250ms'")
+    return value
 
 
 class Settings(BaseSettings):
@@ -67,13 +93,38 @@ class Settings(BaseSettings):
         description="Threads that run the routes (each holds at most one connection). Unset: "
         "the pool's capacity, but no more than two per CPU.",
     )
+    migration_lock_timeout: str = Field(
+        default="5s",
+        description="How long a migration's DDL may wait for a lock (a PostgreSQL duration); "
+        "`alembic -x lock_timeout=…` overrides it for one command.",
+    )
+    migration_statement_timeout: str = Field(
+        default="5min",
+        description="How long one migration statement may run; `-x statement_timeout=…` "
+        "overrides it for one command.",
+    )
+    embedded_pgdata: Path = Field(
+        default=PROJECT_ROOT / ".pgdata",
+        description="Where the embedded PostgreSQL keeps its data when no DATABASE_URL is set "
+        "(a relative path is relative to the working directory).",
+    )
+    test_database_url: str | None = Field(
+        default=None,
+        description="Tests only: a server on which the suite may create and drop its own "
+        "databases. Unset: Docker through testcontainers, else the embedded server.",
+    )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "test_database_url")
     @classmethod
     def _use_psycopg2(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
         return normalise_database_url(value).render_as_string(hide_password=False)
+
+    @field_validator("migration_lock_timeout", "migration_statement_timeout")
+    @classmethod
+    def _is_a_duration(cls, value: str, info: ValidationInfo) -> str:
+        return check_duration(str(info.field_name).upper(), value)
 
     @model_validator(mode="after")
     def _threads_fit_the_pool(self) -> Settings:

@@ -18,6 +18,8 @@ from sqlalchemy import URL, Connection, Engine, create_engine
 
 from app.main import create_app
 from tests.support.api import rolled_back
+from tests.support.browser import find_chromium
+from tests.support.ci import running_in_ci
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +48,18 @@ def db(api_engine: Engine, app: FastAPI) -> Iterator[Connection]:
     """This test's transaction: the app writes into it, and it is rolled back afterwards."""
     with rolled_back(api_engine, app) as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def browser() -> str:
+    """Chromium's path; a skip without it, but a failure under CI=true."""
+    found = find_chromium()
+    if found is None:
+        message = "no Chromium to render /docs with (Debian: apt-get install chromium)"
+        if running_in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
 
 
 def restore_hypothesis_failure_reports() -> None:

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi import status
 from fastapi.testclient import TestClient
 from sqlalchemy import URL
 
-from app.database import dispose_engine, get_engine
+from app.database import database_of
 from app.main import create_app
-from app.settings import get_settings
+from app.settings import Settings
 
 
-@pytest.fixture
-def one_connection_pool(monkeypatch: pytest.MonkeyPatch, head_database_url: URL) -> Iterator[None]:
-    """Point the real engine (no test override) at the test database with a pool of one."""
-    monkeypatch.setenv("DATABASE_URL", head_database_url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DB_POOL_SIZE", "1")
-    monkeypatch.setenv("DB_MAX_OVERFLOW", "0")
-    monkeypatch.setenv("DB_POOL_TIMEOUT", "0.2")
-    get_settings.cache_clear()
-    dispose_engine()
-    yield
-    dispose_engine()
-    get_settings.cache_clear()
-
-
-@pytest.mark.usefixtures("one_connection_pool")
-def test_exhausted_pool_answers_503_with_retry_after_then_recovers() -> None:
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+def test_exhausted_pool_answers_503_with_retry_after_then_recovers(head_database_url: URL) -> None:
+    """The real engine (no test override) on the test database, with a pool of one."""
+    settings = Settings(
+        database_url=head_database_url.render_as_string(hide_password=False),
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout=0.2,
+    )
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/items").status_code == status.HTTP_200_OK
-        held = get_engine().connect()
+        held = database_of(app).get().connect()
         try:
             response = client.get("/items")
         finally:

@@ -1,8 +1,7 @@
-"""Configuration: every URL a user may paste reaches psycopg2, and the engine is built lazily."""
+"""Configuration: every URL a user may paste reaches psycopg2, the engine is built lazily, and
+an app uses the settings it was built with, never the environment behind them."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import anyio
 import anyio.to_thread
@@ -12,9 +11,9 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import URL, text
 
-from app.database import DatabaseNotConfiguredError, build_engine, dispose_engine
+from app.database import DatabaseNotConfiguredError, build_engine
 from app.main import configure_worker_threads, create_app
-from app.settings import Settings, available_cpus, get_settings, normalise_database_url
+from app.settings import Settings, available_cpus, normalise_database_url
 
 
 @pytest.mark.parametrize(
@@ -67,34 +66,46 @@ def test_no_database_url_is_a_clear_error() -> None:
         build_engine(Settings(database_url=None))
 
 
-def test_without_a_database_url_every_route_answers_503(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_without_a_database_url_every_route_answers_503() -> None:
     """The real `get_begin` builds the engine on a route's first use: with nothing configured
     that is a 503 with `Retry-After` (the operator may still set it), never a 500."""
+    client = TestClient(create_app(Settings(database_url=None)))
+    body = {"name": "Blue mug", "price": 9.5}
+    for method, path in [
+        ("GET", "/items"),
+        ("GET", "/items/1"),
+        ("POST", "/items"),
+        ("PUT", "/items/1"),
+        ("DELETE", "/items/1"),
+    ]:
+        response = client.request(method, path, json=body if method in {"POST", "PUT"} else None)
+        assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE, (method, path)
+        assert response.headers["Retry-After"].isdigit()
+        assert "database" in response.json()["detail"]
+
+
+def test_the_app_serves_the_database_its_settings_name(
+    head_database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No DATABASE_URL in the environment: the app's engine comes from its settings alone."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)  # no `.env` to read a URL from
-    get_settings.cache_clear()
-    dispose_engine()
-    try:
-        client = TestClient(create_app(Settings(database_url=None)))
-        body = {"name": "Blue mug", "price": 9.5}
-        for method, path in [
-            ("GET", "/items"),
-            ("GET", "/items/1"),
-            ("POST", "/items"),
-            ("PUT", "/items/1"),
-            ("DELETE", "/items/1"),
-        ]:
-            response = client.request(
-                method, path, json=body if method in {"POST", "PUT"} else None
-            )
-            assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE, (method, path)
-            assert response.headers["Retry-After"].isdigit()
-            assert "database" in response.json()["detail"]
-    finally:
-        get_settings.cache_clear()
-        dispose_engine()
+    settings = Settings(database_url=head_database_url.render_as_string(hide_password=False))
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/items")
+    assert response.status_code == status.HTTP_200_OK, response.text
+    assert response.headers["X-Total-Count"].isdigit()
+
+
+def test_the_lifespan_sizes_threads_from_the_apps_settings() -> None:
+    """The limiter is per event loop, so a route on the client's own loop reads it there."""
+    app = create_app(Settings(database_url=None, db_pool_size=3, worker_threads=2))
+
+    @app.get("/route-threads")
+    async def route_threads() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    with TestClient(app) as client:
+        assert client.get("/route-threads").json() == 2
 
 
 def test_route_threads_default_to_the_pool_but_at_most_two_per_cpu() -> None:

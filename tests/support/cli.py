@@ -9,17 +9,23 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from tests.support.migrations import PROJECT_ROOT
 
 
 def run_module(
-    module: str, *arguments: str, env: Mapping[str, str] | None = None, timeout: float = 300
+    module: str,
+    *arguments: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    cwd: Path = PROJECT_ROOT,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m module arguments…` in the project root; its output captured, never raising."""
+    """`python -m module arguments…` in `cwd` (the project root unless a test needs a folder of
+    its own, for its `.env`); its output captured, never raising."""
     return subprocess.run(
         [sys.executable, "-m", module, *arguments],
-        cwd=PROJECT_ROOT,
+        cwd=cwd,
         env=None if env is None else dict(env),
         capture_output=True,
         text=True,

@@ -1,7 +1,8 @@
 """Find a PostgreSQL server the suite may create and drop databases on, and manage those.
 
 Resolution order, first that works wins:
-1. `TEST_DATABASE_URL`: an existing server (any database on it; the suite creates its own);
+1. `TEST_DATABASE_URL` (read through `app.settings.Settings`, so from the environment or
+   `.env`): an existing server (any database on it; the suite creates its own);
 2. a Docker engine, through testcontainers (`postgres:15-alpine`);
 3. the embedded PostgreSQL of the `pgserver` wheel, in a temporary directory.
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, Connection, create_engine, pool, text
 
-from app.settings import normalise_database_url
+from app.settings import Settings, normalise_database_url
 
 TESTCONTAINERS_IMAGE = "postgres:15-alpine"
 
@@ -163,7 +164,7 @@ def _from_pgserver() -> Iterator[PostgresServer]:
 def start_postgres() -> Iterator[PostgresServer]:
     """Yield the first server the resolution order produces; raise if none does."""
     reasons: list[str] = []
-    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    url = Settings().test_database_url
     if url:
         # An explicit URL is a promise: if it is wrong, say so rather than silently falling back.
         with _from_environment(url) as server:
