@@ -2,7 +2,8 @@
 
 Resolution order, first that works wins:
 1. `TEST_DATABASE_URL`: an existing server (any database on it; the suite creates its own);
-2. a Docker engine, through testcontainers (`postgres:15-alpine`);
+2. a Docker engine, through testcontainers (`postgres:<target>-alpine`, production's major
+   version from `pyproject.toml`, see `tests/support/target.py`);
 3. the embedded PostgreSQL of the `pgserver` wheel, in a temporary directory.
 
 Plain functions and a context manager, no fixtures: the fixtures in `conftest.py` decide how
@@ -25,8 +26,9 @@ from pathlib import Path
 from sqlalchemy import URL, Connection, create_engine, pool, text
 
 from app.settings import normalise_database_url
+from tests.support.target import postgresql_target
 
-TESTCONTAINERS_IMAGE = "postgres:15-alpine"
+TESTCONTAINERS_IMAGE = f"postgres:{postgresql_target()}-alpine"
 
 
 class NoPostgresAvailableError(RuntimeError):
