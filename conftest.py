@@ -16,6 +16,7 @@ from sqlalchemy import URL
 
 from tests.support.migrations import upgrade
 from tests.support.postgres import NoPostgresAvailableError, PostgresServer, start_postgres
+from tests.support.target import warn_if_off_target
 
 
 def running_in_ci() -> bool:
@@ -37,9 +38,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if running_i
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """The PostgreSQL server this run creates its databases on."""
+    """The PostgreSQL server this run creates its databases on.
+
+    A server of another major version than production's target gets a `PostgresTargetWarning`
+    (shown in the warnings summary; the run still passes).
+    """
     try:
         with start_postgres() as server:
+            with server.admin_connection() as connection:
+                warn_if_off_target(connection, server.origin)
             yield server
     except NoPostgresAvailableError as error:
         message = f"no PostgreSQL for the tests: {error}"

@@ -18,6 +18,7 @@ from tests.migrations.gate.checks.drift import check_drift
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.target import warn_if_off_target
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     history = History()
     with start_postgres() as server:
+        with server.admin_connection() as connection:
+            warn_if_off_target(connection, server.origin)  # to stderr; never fails the check
         passed, failures = run_checks(server, history, Base.metadata, arguments.base)
     sys.stdout.write(report(passed, failures) + "\n")
     return 1 if failures else 0
