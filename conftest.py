@@ -1,8 +1,9 @@
 """Session-wide PostgreSQL for every test, and the database migrated to head by Alembic.
 
 The server comes from `TEST_DATABASE_URL`, else Docker through testcontainers, else the embedded
-`pgserver` (see `tests/support/postgres.py`). With `CI=true` a missing server fails the run: a
-suite that skips its database tests has tested nothing.
+`pgserver` (see `tests/support/postgres.py`; `ITEMS_TEST_POSTGRES` demands one of them). With
+`CI=true` a missing server fails the run: a suite that skips its database tests has tested
+nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from hypothesis import settings
 from sqlalchemy import URL
 
 from tests.support.migrations import upgrade
-from tests.support.postgres import NoPostgresAvailableError, PostgresServer, start_postgres
+from tests.support.postgres import (
+    NoPostgresAvailableError,
+    PostgresServer,
+    UnexpectedPostgresSourceError,
+    start_postgres,
+)
 from tests.support.target import warn_if_off_target
 
 
@@ -48,6 +54,8 @@ def postgres_server() -> Iterator[PostgresServer]:
             with server.admin_connection() as connection:
                 warn_if_off_target(connection, server.origin)
             yield server
+    except UnexpectedPostgresSourceError as error:
+        pytest.fail(str(error), pytrace=False)
     except NoPostgresAvailableError as error:
         message = f"no PostgreSQL for the tests: {error}"
         if running_in_ci():
