@@ -1,8 +1,9 @@
 """Session-wide PostgreSQL for every test, and the database migrated to head by Alembic.
 
 The server comes from `TEST_DATABASE_URL`, else Docker through testcontainers, else the embedded
-`pgserver` (see `tests/support/postgres.py`). With `CI=true` a missing server fails the run: a
-suite that skips its database tests has tested nothing.
+`pgserver` (see `tests/support/postgres.py`; `ITEMS_TEST_POSTGRES` demands one of them). With
+`CI=true` a missing server fails the run: a suite that skips its database tests has tested
+nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from sqlalchemy import URL
 
 from tests.support.ci import running_in_ci
 from tests.support.migrations import upgrade
-from tests.support.postgres import NoPostgresAvailableError, PostgresServer, start_postgres
+from tests.support.postgres import (
+    NoPostgresAvailableError,
+    PostgresServer,
+    UnexpectedPostgresSourceError,
+    start_postgres,
+)
+from tests.support.target import warn_if_off_target
 
 # The gate's matrix of revisions × checks (tests/migrations/gate/report/plugin.py).
 pytest_plugins = ("tests.migrations.gate.report.plugin",)
@@ -36,10 +43,18 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if running_i
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """The PostgreSQL server this run creates its databases on."""
+    """The PostgreSQL server this run creates its databases on.
+
+    A server of another major version than production's target gets a `PostgresTargetWarning`
+    (shown in the warnings summary; the run still passes).
+    """
     try:
         with start_postgres() as server:
+            with server.admin_connection() as connection:
+                warn_if_off_target(connection, server.origin)
             yield server
+    except UnexpectedPostgresSourceError as error:
+        pytest.fail(str(error), pytrace=False)
     except NoPostgresAvailableError as error:
         message = f"no PostgreSQL for the tests: {error}"
         if running_in_ci():

@@ -1,8 +1,10 @@
 """The project's single entry point: `nox` runs lint, types and the whole suite; `nox -l` lists.
 
-Dependencies come from `pyproject.toml` (runtime `dependencies` plus PEP 735 groups), installed
-with uv when it is available. Arguments after `--` go to the tool a session runs
-(`nox -s api -- -k pagination -x`).
+Every session installs from the committed `uv.lock`: `uv sync --locked` makes the session's
+environment exactly the locked runtime `dependencies` plus the PEP 735 groups it names, and fails
+if `pyproject.toml` asks for something the lock does not hold. `nox -s relock` updates the lock;
+upgrading a tool is a deliberate commit of `uv.lock`. Arguments after `--` go to the tool a
+session runs (`nox -s api -- -k pagination -x`).
 """
 
 from __future__ import annotations
@@ -10,18 +12,35 @@ from __future__ import annotations
 import nox
 
 nox.needs_version = ">=2025.2.9"
-nox.options.default_venv_backend = "uv|virtualenv"
+# uv, not virtualenv: the sessions install with `uv sync` (the README installs `nox[uv]`).
+nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
-PYPROJECT = nox.project.load_toml("pyproject.toml")
-RUNTIME = PYPROJECT["project"]["dependencies"]
+# The index `uv.lock` records: PyPI itself, never a mirror this machine's uv may be set up with,
+# so the lock resolves the same on every developer's machine and on GitHub's runners.
+LOCK_INDEX = "https://pypi.org/simple"
 
 
-def install(session: nox.Session, *groups: str) -> None:
-    """Install the runtime dependencies and the named dependency groups."""
-    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, *groups))
+def install(session: nox.Session, *groups: str, runtime: bool = True) -> None:
+    """Sync the session's environment to the lock: the runtime dependencies and `groups`.
+
+    `--locked` refuses a lock that no longer matches `pyproject.toml` (run `nox -s relock`);
+    the sync is exact, so a package the lock does not select is removed from the environment.
+    """
+    selection = (
+        ["--no-default-groups", *(f"--group={group}" for group in groups)]
+        if runtime
+        else [f"--only-group={group}" for group in groups]
+    )
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        *selection,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )
 
 
 def pytest(session: nox.Session, *arguments: str) -> None:
@@ -76,7 +95,7 @@ def lock(session: nox.Session) -> None:
 @nox.session(default=False)
 def sql(session: nox.Session) -> None:
     """Write every revision's offline SQL, up and down, for review (default folder sql-review/)."""
-    session.install(*RUNTIME)
+    install(session)
     arguments = session.posargs or ["--out", "sql-review"]
     session.run("python", "-m", "tests.migrations.gate.commands.sql_review", *arguments)
 
@@ -91,7 +110,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    install(session, "lint", runtime=False)
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
 
@@ -107,12 +126,19 @@ def typecheck(session: nox.Session) -> None:
 def alembic(session: nox.Session) -> None:
     """Run an Alembic command on DATABASE_URL, else the embedded server (`-- current`)."""
     # ruff formats new revision files (alembic.ini's post-write hooks).
-    session.install(*RUNTIME, *nox.project.dependency_groups(PYPROJECT, "lint"))
+    install(session, "lint")
     session.run("python", "-m", "app.alembic_cli", *(session.posargs or ["current"]))
 
 
 @nox.session(default=False)
 def serve(session: nox.Session) -> None:
     """Migrate to head and serve on 127.0.0.1:8000 (embedded PostgreSQL if no DATABASE_URL)."""
-    session.install(*RUNTIME)
+    install(session)
     session.run("python", "-m", "app.serve", *session.posargs)
+
+
+@nox.session(default=False)
+def relock(session: nox.Session) -> None:
+    """Update `uv.lock` to `pyproject.toml`, keeping every other pin: `-- --upgrade` (all) or
+    `-- --upgrade-package squawk-cli` moves tools on purpose. Commit the lock it writes."""
+    session.run("uv", "lock", "--default-index", LOCK_INDEX, *session.posargs)

@@ -3,8 +3,13 @@
 Resolution order, first that works wins:
 1. `TEST_DATABASE_URL` (read through `app.settings.Settings`, so from the environment or
    `.env`): an existing server (any database on it; the suite creates its own);
-2. a Docker engine, through testcontainers (`postgres:15-alpine`);
+2. a Docker engine, through testcontainers (`postgres:<target>-alpine`, production's major
+   version from `pyproject.toml`, see `tests/support/target.py`);
 3. the embedded PostgreSQL of the `pgserver` wheel, in a temporary directory.
+
+`ITEMS_TEST_POSTGRES` (`server`, `testcontainers` or `embedded`) demands one source: if the
+resolution order would pick another, the run fails instead of quietly testing somewhere else.
+CI sets it so that each job proves the path it is named for.
 
 Plain functions and a context manager, no fixtures: the fixtures in `conftest.py` decide how
 long each thing lives.
@@ -26,12 +31,25 @@ from pathlib import Path
 from sqlalchemy import URL, Connection, create_engine, pool, text
 
 from app.settings import Settings, normalise_database_url
+from tests.support.target import postgresql_target
 
-TESTCONTAINERS_IMAGE = "postgres:15-alpine"
+TESTCONTAINERS_IMAGE = f"postgres:{postgresql_target()}-alpine"
+
+
+# `ITEMS_TEST_POSTGRES` values, and what each one means.
+SOURCES = {
+    "server": "the server at TEST_DATABASE_URL",
+    "testcontainers": "a Docker engine through testcontainers",
+    "embedded": "the embedded pgserver",
+}
 
 
 class NoPostgresAvailableError(RuntimeError):
     """None of the three sources produced a server; the message says what each one said."""
+
+
+class UnexpectedPostgresSourceError(RuntimeError):
+    """`ITEMS_TEST_POSTGRES` demands a source other than the one the resolution order picks."""
 
 
 @dataclass(frozen=True)
@@ -160,22 +178,49 @@ def _from_pgserver() -> Iterator[PostgresServer]:
             shutil.rmtree(data_dir)
 
 
+def expected_source() -> str | None:
+    """The source `ITEMS_TEST_POSTGRES` demands, if any."""
+    value = os.environ.get("ITEMS_TEST_POSTGRES", "").strip()
+    if value and value not in SOURCES:
+        raise UnexpectedPostgresSourceError(
+            f"ITEMS_TEST_POSTGRES={value!r} is none of {', '.join(SOURCES)}"
+        )
+    return value or None
+
+
+def _insist_on(chosen: str, reason: str) -> None:
+    expected = expected_source()
+    if expected is not None and chosen != expected:
+        raise UnexpectedPostgresSourceError(
+            f"ITEMS_TEST_POSTGRES={expected} demands {SOURCES[expected]}, but this run would use "
+            f"{SOURCES[chosen]} ({reason})"
+        )
+
+
 @contextmanager
 def start_postgres() -> Iterator[PostgresServer]:
-    """Yield the first server the resolution order produces; raise if none does."""
+    """Yield the first server the resolution order produces; raise if none does, or if it is
+    not the one `ITEMS_TEST_POSTGRES` demands."""
     reasons: list[str] = []
     url = Settings().test_database_url
     if url:
+        _insist_on("server", "TEST_DATABASE_URL is set")
         # An explicit URL is a promise: if it is wrong, say so rather than silently falling back.
         with _from_environment(url) as server:
             yield server
         return
     reasons.append("TEST_DATABASE_URL is not set")
     if os.environ.get("ITEMS_TEST_SKIP_DOCKER") != "1" and docker_available():
+        _insist_on("testcontainers", "TEST_DATABASE_URL is not set and a Docker engine answered")
         with _from_testcontainers() as server:
             yield server
         return
     reasons.append("no Docker engine answered")
+    docker_host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    docker = f"no Docker engine answered at {docker_host}"
+    if os.environ.get("ITEMS_TEST_SKIP_DOCKER") == "1":
+        docker = "ITEMS_TEST_SKIP_DOCKER=1"
+    _insist_on("embedded", f"TEST_DATABASE_URL is not set and {docker}")
     with ExitStack() as stack:
         try:
             server = stack.enter_context(_from_pgserver())

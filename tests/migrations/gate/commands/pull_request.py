@@ -29,6 +29,7 @@ from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.report.annotations import github_annotations
 from tests.migrations.gate.report.matrix import HISTORY_ROW, Cell, FailureNote, Matrix, Verdict
 from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.target import warn_if_off_target
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     history = History()
     with start_postgres() as server:
+        with server.admin_connection() as connection:
+            warn_if_off_target(connection, server.origin)  # to stderr; never fails the check
         outcome = check_pull_request(server, history, Base.metadata, arguments.base)
     sys.stdout.write(report(outcome.passed, outcome.failures, outcome.matrix) + "\n")
     _publish(outcome.matrix)

@@ -1,8 +1,9 @@
 """Run the squawk binary (the `squawk-cli` wheel) over SQL text and parse its JSON report.
 
 squawk is a static linter for PostgreSQL DDL (github.com/sbdchd/squawk). It is invoked with:
-- `--pg-version 15`, production's major version, because several rules depend on it (a
-  constant `DEFAULT` is metadata-only from 11 on, so only volatile defaults are flagged);
+- `--pg-version`, production's major version (`[tool.items-service] postgresql-target` in
+  `pyproject.toml`), because several rules depend on it (a constant `DEFAULT` is
+  metadata-only from 11 on, so only volatile defaults are flagged);
 - `--reporter json`, so findings become readable gate failures rather than terminal art;
 - no `--assume-in-transaction`: Alembic's offline SQL already carries its `BEGIN`/`COMMIT`
   (and the `COMMIT … BEGIN` of `autocommit_block()`), so squawk sees the real transaction
@@ -23,8 +24,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tests.migrations.gate.dialects.base import LintFinding
+from tests.support.target import postgresql_target
 
-PG_VERSION = "15"
+PG_VERSION = str(postgresql_target())
 DOCS = "https://squawkhq.com/docs/"
 _RULE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
