@@ -88,14 +88,14 @@ def drift(session: nox.Session) -> None:
 @nox.session(default=False)
 def lock(session: nox.Session) -> None:
     """Record reviewed revisions in alembic/versions.lock (`-- --check`: only report unlocked)."""
-    session.install(*RUNTIME)
+    install(session, "test")
     session.run("python", "-m", "tests.migrations.gate.commands.lock", *session.posargs)
 
 
 @nox.session(default=False)
 def sql(session: nox.Session) -> None:
     """Write every revision's offline SQL, up and down, for review (default folder sql-review/)."""
-    install(session)
+    install(session, "test")  # the gate's packages live in tests/ and speak pytest
     arguments = session.posargs or ["--out", "sql-review"]
     session.run("python", "-m", "tests.migrations.gate.commands.sql_review", *arguments)
 
