@@ -162,6 +162,8 @@ def test_a_revision_that_does_not_upgrade_fails_once_and_blocks_the_rest(
         **os.environ,
         "TEST_DATABASE_URL": server.render_as_string(hide_password=False),
         "PYTHONDONTWRITEBYTECODE": "1",
+        # The copy runs on this run's server, whichever source this run demanded for itself.
+        "ITEMS_TEST_POSTGRES": "server",
     }
     environment.pop("GITHUB_ACTIONS", None)
     result = subprocess.run(
