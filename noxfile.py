@@ -93,6 +93,14 @@ def lock(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def waivers(session: nox.Session) -> None:
+    """List every squawk waiver in force with its reason, and the advice (`-- --help`)."""
+    install(session, "test")
+    arguments = session.posargs or ["--all"]
+    session.run("python", "-m", "tests.migrations.gate.commands.waivers", *arguments)
+
+
+@nox.session(default=False)
 def sql(session: nox.Session) -> None:
     """Write every revision's offline SQL, up and down, for review (default folder sql-review/)."""
     install(session, "test")  # the gate's packages live in tests/ and speak pytest
