@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import FIXTURE_HISTORIES, History, fixture_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.report.plugin import MatrixRecorder
+from tests.support.git import git, versions_repository
 from tests.support.postgres import PostgresServer
 
 
@@ -287,15 +286,6 @@ def downgrade() -> None:
 '''
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=gate", "-c", "user.email=gate@example.invalid", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_drift_command_lints_the_new_revisions_of_a_pull_request(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
@@ -306,12 +296,7 @@ def test_drift_command_lints_the_new_revisions_of_a_pull_request(
     CONCURRENTLY, and a model with that index. Drift passes; the lint fails the new revision.
     """
     repo = tmp_path / "repo"
-    versions = repo / "versions"
-    versions.mkdir(parents=True)
-    shutil.copy(FIXTURE_HISTORIES / "clean_widgets" / "w01_widgets.py", versions)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "main")
+    versions = versions_repository(repo, FIXTURE_HISTORIES / "clean_widgets" / "w01_widgets.py")
     history = History(versions=versions)
     passed, failures = run_checks(postgres_server, history, widgets_metadata(), "main")
     assert failures == []

@@ -19,15 +19,7 @@ from tests.migrations.gate.engine.history import FIXTURE_HISTORIES, History
 from tests.migrations.gate.engine.revision_scope import revisions_new_since
 from tests.migrations.gate.failure import GateFailure
 from tests.support.cli import run_module
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=gate", "-c", "user.email=gate@example.invalid", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
+from tests.support.git import git, versions_repository
 
 
 @pytest.fixture
@@ -110,9 +102,11 @@ def test_cli_passes_and_lists_its_waivers_and_advice(
 
 
 def test_cli_with_a_base_that_has_no_new_revisions_lints_nothing(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    versions = FIXTURE_HISTORIES / "safe_changes"
+    """In a repository the test makes, so it passes from a source archive too."""
+    revisions = sorted((FIXTURE_HISTORIES / "safe_changes").glob("*.py"))
+    versions = versions_repository(tmp_path / "repo", *revisions)
     assert lint_main(["--base", "HEAD", "--versions", str(versions)]) == 0
     assert "unsafe-ddl: 0 revision(s) added since HEAD" in capsys.readouterr().out
 
