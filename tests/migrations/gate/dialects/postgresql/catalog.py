@@ -161,6 +161,8 @@ def printable(value: object) -> str:
     Unicode whitespace); printed raw, they would split or blur the lines of a diff.
     """
     rendered = str(value)
+    if rendered.isprintable():  # every character printable: ' ' is the only space that is
+        return rendered
     return "".join(
         char if char == " " or (char.isprintable() and not char.isspace()) else _escape(char)
         for char in rendered
