@@ -42,7 +42,10 @@ class Fact(enum.Enum):
     before the downgrade; the database is back at `before` (its catalog not yet compared), holding
     what a downgrade did to real data. Anything that moves the database since breaks it."""
     CLEAN_UPGRADE = "the catalog right after a clean upgrade of the step is known"
-    """`StepContext.clean_upgrade` holds it: the schema a rerun of a failed upgrade must match."""
+    """`StepContext.clean_upgrade` holds it: the schema a rerun of a failed upgrade must match.
+    Reading it costs a catalog snapshot, so a check that provides it reads it only when a check
+    that ran before it in the step asked (`StepContext.wanted`); the walk's round trip always
+    does."""
 
 
 class Leaves(enum.Enum):
@@ -194,8 +197,11 @@ class _Planner:
         self.facts = {Fact.AT_BEFORE}
         self.plan: list[Planned] = []
         self.disturbed_by = ""
+        self.established: dict[Fact, int] = {}
+        """Where in the plan each fact was last established (by a move or a check's provides)."""
 
     def move(self, move: Move, for_check: str, if_wanted: Fact | None = None) -> None:
+        held = set(self.facts)
         if move is Move.RESTORE:
             for_check = self.disturbed_by or for_check
             self.facts.add(Fact.AT_BEFORE)
@@ -207,6 +213,16 @@ class _Planner:
             self.facts.update({Fact.ROUND_TRIP, Fact.CLEAN_UPGRADE})
             self.disturbed_by = for_check
         self.plan.append(Planned(move=move, for_check=for_check, if_wanted=if_wanted))
+        if if_wanted is not None:
+            # Made or not at run time: only what holds either way, and not at `before` any more.
+            self.facts &= held
+            self.facts.discard(Fact.AT_BEFORE)
+        if move is Move.RESTORE:
+            self.established[Fact.AT_BEFORE] = len(self.plan) - 1
+        elif move is Move.ROUND_TRIP:
+            self.established.update(
+                dict.fromkeys((Fact.ROUND_TRIP, Fact.CLEAN_UPGRADE), len(self.plan) - 1)
+            )
 
     def check(self, check: StepCheck) -> None:
         self.plan.append(Planned(check=check))
@@ -214,6 +230,7 @@ class _Planner:
             self.disturbed_by = check.name
         self.facts.difference_update(check.declarations.disturbs)
         self.facts.update(check.declarations.provides)
+        self.established.update(dict.fromkeys(check.declarations.provides, len(self.plan) - 1))
 
     def supply(self, check: StepCheck) -> None:
         """Supply what `check` still needs with the walk's own moves."""
@@ -241,8 +258,10 @@ def plan_step(checks: Sequence[StepCheck]) -> list[Planned]:
         raise PlanError(f"only one check may leave the database at the step: {last}")
     pending = [check for check in checks if check.declarations.leaves is Leaves.BEFORE]
     planner = _Planner()
-    owed: dict[Fact, str] = {}
-    """Facts a check's `finish` needs that nothing has established since it ran."""
+    owed: dict[Fact, tuple[str, int]] = {}
+    """Facts a check's `finish` needs, with the check and its place in the plan: it is owed a
+    move unless something later establishes the fact. Only later: a provider reads what it
+    provides once a check asked for it at run time (`StepContext.wanted`)."""
     while pending:
         ready = next((c for c in pending if c.declarations.needs <= planner.facts), None)
         if ready is None and Fact.AT_BEFORE not in planner.facts:
@@ -253,12 +272,13 @@ def plan_step(checks: Sequence[StepCheck]) -> list[Planned]:
             planner.supply(ready)
         pending.remove(ready)
         planner.check(ready)
-        for fact in ready.declarations.finally_needs - planner.facts:
-            owed.setdefault(fact, ready.name)
-        for fact in planner.facts:
-            owed.pop(fact, None)
-    for fact, check_name in owed.items():
-        if fact not in planner.facts:
+        for fact in ready.declarations.finally_needs:
+            owed.setdefault(fact, (ready.name, len(planner.plan) - 1))
+    final = last[0].declarations.needs if last else frozenset()
+    if final & ({Fact.ROUND_TRIP, Fact.CLEAN_UPGRADE} - planner.facts):
+        owed.clear()  # the last check's own round trip, made below, comes after them all
+    for fact, (check_name, position) in owed.items():
+        if planner.established.get(fact, -1) <= position:
             planner.move(Move.ROUND_TRIP, check_name, if_wanted=fact)
     if last:
         planner.supply(last[0])
