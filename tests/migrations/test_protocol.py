@@ -11,9 +11,12 @@ from tests.migrations.gate.checks.atomic_failure import AtomicFailure
 from tests.migrations.gate.checks.lock_timeout import LockTimeout
 from tests.migrations.gate.checks.no_trace import NoTrace
 from tests.migrations.gate.checks.populated_upgrade import PopulatedUpgrade
+from tests.migrations.gate.checks.previous_release import PreviousRelease
+from tests.migrations.gate.checks.sequences import Sequences
 from tests.migrations.gate.checks.stairway import Stairway
 from tests.migrations.gate.engine.protocol import (
     Declarations,
+    Fact,
     Leaves,
     PlanError,
     StepCheck,
@@ -36,15 +39,18 @@ def test_the_full_walk_runs_every_check_once_with_restores_between() -> None:
         "populated-upgrade",
         "downgrade-leaves-no-trace",
         "stairway",
+        "previous-release",
+        "sequences",
     ]
 
 
 def test_the_order_comes_from_the_declarations_not_the_listing() -> None:
     plan = plan_of(tuple(reversed(STEP_CHECKS)))
     assert plan.index("populated-upgrade") < plan.index("downgrade-leaves-no-trace")
-    assert plan[-1] == "stairway"
+    # The checks of the step on rows come after the stairway brought the database there.
+    assert plan[-3:] == ["stairway", "sequences", "previous-release"]
     # The stairway needs a round trip just before it; the lock check moved the database since.
-    assert plan[-2] == "round_trip (for stairway)"
+    assert plan[-4] == "round_trip (for stairway)"
     # That round trip comes after atomic-failure, so it also reads the clean upgrade's catalog
     # the check may ask for: populated-upgrade, which ran before the check asked, cannot.
     assert not any(item.if_wanted for item in plan_step(tuple(reversed(STEP_CHECKS))))
@@ -73,6 +79,18 @@ def test_the_order_comes_from_the_declarations_not_the_listing() -> None:
                 "restore (for populated-upgrade)",
                 "upgrade (for the next step)",
             ],
+        ),
+        (
+            # Without the stairway, the walk's own upgrade to the step is made on rows.
+            PreviousRelease(),
+            [
+                "upgrade_on_rows (for previous-release)",
+                "previous-release",
+            ],
+        ),
+        (
+            Sequences(),
+            ["upgrade_on_rows (for sequences)", "sequences"],
         ),
         (
             # The clean upgrade a rerun is compared with is read only when a rerun happened.
@@ -105,3 +123,41 @@ class _AlsoLeavesAtStep(StepCheckBase):
 def test_two_checks_that_leave_the_database_at_the_step_cannot_be_planned() -> None:
     with pytest.raises(PlanError, match="only one check may leave the database at the step"):
         plan_step([Stairway(), _AlsoLeavesAtStep()])
+
+
+def test_checks_of_the_step_on_rows_share_one_upgrade_on_rows() -> None:
+    assert plan_of([Sequences(), PopulatedUpgrade(), PreviousRelease()]) == [
+        "populated-upgrade",
+        "restore (for populated-upgrade)",
+        "upgrade_on_rows (for sequences)",
+        "sequences",
+        "previous-release",
+    ]
+
+
+class _MovesAtTheStep(StepCheckBase):
+    name: ClassVar[str] = "moves-at-the-step"
+    declarations: ClassVar[Declarations] = Declarations(
+        needs=frozenset({Fact.UPGRADED_ON_ROWS}), disturbs=frozenset({Fact.AT_BEFORE})
+    )
+
+    def run(self, context: StepContext) -> bool:  # noqa: ARG002 (never run: the plan fails)
+        return True
+
+
+def test_a_check_of_the_step_on_rows_must_leave_it_as_it_found_it() -> None:
+    with pytest.raises(PlanError, match="must leave it as it was"):
+        plan_step([Stairway(), _MovesAtTheStep()])
+
+
+class _LeavesAtStepWithoutRows(StepCheckBase):
+    name: ClassVar[str] = "leaves-at-step-without-rows"
+    declarations: ClassVar[Declarations] = Declarations(leaves=Leaves.STEP)
+
+    def run(self, context: StepContext) -> bool:  # noqa: ARG002 (never run: the plan fails)
+        return True
+
+
+def test_the_check_leaving_at_the_step_must_provide_the_rows_the_later_ones_need() -> None:
+    with pytest.raises(PlanError, match="previous-release needs"):
+        plan_step([_LeavesAtStepWithoutRows(), PreviousRelease()])

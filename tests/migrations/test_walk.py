@@ -74,7 +74,17 @@ def test_project_history_passes_every_step_check(
     assert any(wait is not None and wait.gave_up for wait in lock_waits)
 
 
-@pytest.mark.parametrize("name", ["safe_changes", "correct_new_table", "declared_data_change"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "safe_changes",
+        "correct_new_table",
+        "declared_data_change",
+        "prev_compatible",
+        "prev_contract_declared",
+        "sequence_restarted",
+    ],
+)
 def test_correct_histories_pass_the_walk(
     postgres_server: PostgresServer, scratch_database_url: URL, name: str
 ) -> None:
@@ -140,6 +150,26 @@ def test_correct_histories_pass_the_walk(
         (
             "timeouts_disabled",
             ("lock-timeout", "td02_no_lock_timeout", "never fired"),
+        ),
+        (
+            "prev_dropped_default",
+            ("previous-release", "b16000000002", 'null value in column "size"'),
+        ),
+        (
+            "prev_required_column",
+            ("previous-release", "b16010000002", 'null value in column "weight"'),
+        ),
+        (
+            "prev_dropped_column",
+            ("previous-release", "b16030000002", "column note is gone"),
+        ),
+        (
+            "prev_new_rule",
+            ("previous-release", "b16040000002", "ck_widgets_name_long"),
+        ),
+        (
+            "sequence_behind",
+            ("sequences", "5e0000000bad", "the sequence of widgets.id is behind the rows"),
         ),
     ],
 )

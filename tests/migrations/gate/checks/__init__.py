@@ -12,6 +12,8 @@ from tests.migrations.gate.checks.atomic_failure import AtomicFailure
 from tests.migrations.gate.checks.lock_timeout import LockTimeout
 from tests.migrations.gate.checks.no_trace import NoTrace
 from tests.migrations.gate.checks.populated_upgrade import PopulatedUpgrade
+from tests.migrations.gate.checks.previous_release import PreviousRelease
+from tests.migrations.gate.checks.sequences import Sequences
 from tests.migrations.gate.checks.stairway import Stairway
 from tests.migrations.gate.engine.protocol import StepCheck
 
@@ -21,4 +23,6 @@ STEP_CHECKS: tuple[StepCheck, ...] = (
     PopulatedUpgrade(),
     NoTrace(),
     Stairway(),
+    PreviousRelease(),
+    Sequences(),
 )

@@ -9,10 +9,9 @@ check's, or the walk's own); this check is the third, and leaves the database at
 
 from __future__ import annotations
 
-from functools import partial
 from typing import ClassVar
 
-from tests.migrations.gate.engine.moves import seed_rows
+from tests.migrations.gate.engine.moves import upgrade_on_rows
 from tests.migrations.gate.engine.protocol import (
     Declarations,
     Fact,
@@ -20,7 +19,6 @@ from tests.migrations.gate.engine.protocol import (
     StepCheckBase,
     StepContext,
 )
-from tests.migrations.gate.engine.steps import run_step
 
 CHECK = "stairway"
 HOW_TO_FIX = (
@@ -35,22 +33,24 @@ class Stairway(StepCheckBase):
 
     name: ClassVar[str] = CHECK
     declarations: ClassVar[Declarations] = Declarations(
-        needs=frozenset({Fact.ROUND_TRIP}), leaves=Leaves.STEP
+        needs=frozenset({Fact.ROUND_TRIP}),
+        provides=frozenset({Fact.UPGRADED_ON_ROWS}),
+        leaves=Leaves.STEP,
     )
 
     def run(self, context: StepContext) -> bool:
         """Seed rows, upgrade to the step: the walk goes on from there."""
         history, step = context.history, context.step
-        rows = seed_rows(context.url, context.tables_for)
-        run_step(
-            partial(history.upgrade, context.url, step.revision),
+        context.old_release = upgrade_on_rows(
+            history,
+            context.url,
+            step,
+            context.tables_for,
             check=CHECK,
             problem=(
                 f"upgrading {step.revision} again after its downgrade failed: the downgrade left "
                 f"something behind that upgrade() creates ({history.name})"
             ),
             how_to_fix=HOW_TO_FIX,
-            revision=step.revision,
-            context=rows,
         )
         return True

@@ -82,6 +82,16 @@ class LintFinding:
     docs: str
 
 
+@dataclass(frozen=True)
+class GeneratedKey:
+    """A column the database fills from a sequence when an INSERT leaves it out."""
+
+    table: str
+    column: str
+    how: str
+    """The server's own words for it (`identity`, `nextval('widgets_id_seq'::regclass)`)."""
+
+
 @dataclass
 class FillReport:
     """Rows inserted per table, and why a table stayed empty."""
@@ -155,6 +165,14 @@ class Dialect(Protocol):
         self, connection: Connection, database: str
     ) -> list[tuple[int, bool, str]]:
         """Other sessions on `database`: (id, waiting for the migration lock, their query)."""
+        ...
+
+    def generated_keys(self, connection: Connection, tables: Collection[str]) -> list[GeneratedKey]:
+        """The columns of `tables` filled from a sequence by default (identity, serial)."""
+        ...
+
+    def is_duplicate_key(self, error: BaseException, column: str) -> bool:
+        """Whether `error` is the server refusing a row because another row has its `column`."""
         ...
 
     def lint(self, files: Mapping[str, str]) -> list[LintFinding]:

@@ -1,8 +1,10 @@
 """Read what a revision declares about itself, next to its code, each entry with a reason.
 
-Two checks accept explicit exceptions: the squawk lint (`squawk_waivers = {"rule": "reason"}`)
-and rewrite detection (`rewrites_tables = {"items": "reason"}`). Both live as module-level
-dicts in the revision file, so a reviewer sees the excuse beside the DDL it excuses, and both
+Checks that accept explicit exceptions: the squawk lint (`squawk_waivers = {"rule": "reason"}`),
+rewrite detection (`rewrites_tables = {"items": "reason"}`), the populated check
+(`changes_data`) and the previous-release check (`breaks_previous_release = {"items.colour":
+"reason"}`, a contract step). All live as module-level
+dicts in the revision file, so a reviewer sees the excuse beside the DDL it excuses, and all
 are held to the same standard: a real reason (not empty, not "ok"), and nothing stale.
 """
 

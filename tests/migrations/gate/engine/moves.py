@@ -12,6 +12,7 @@ while returning the database for the next check.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy import URL, Connection
@@ -19,7 +20,15 @@ from sqlalchemy import URL, Connection
 from tests.migrations.gate.dialects.base import CatalogSnapshot
 from tests.migrations.gate.engine.contention import current_version
 from tests.migrations.gate.engine.history import History
-from tests.migrations.gate.engine.rows import SchemaSpec, insert_rows, reflect_schema, sample_rows
+from tests.migrations.gate.engine.rows import (
+    GeneratedRow,
+    SchemaSpec,
+    insert_rows,
+    old_writer_rows,
+    reflect_schema,
+    sample_rows,
+    write_once,
+)
 from tests.migrations.gate.engine.sessions import connect
 from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.engine.steps import Step, run_step
@@ -141,3 +150,48 @@ def round_trip(
         context=context,
     )
     return upgraded
+
+
+@dataclass(frozen=True)
+class OldRelease:
+    """How the release at `before` wrote and read the step's tables, for judging the step.
+
+    `schema` is the tables in play as they were at `before` (reflected before the upgrade);
+    `writes` holds, per table, one row of only the columns that release names (`old_writer_rows`)
+    that the database at `before` accepted: tried, then rolled back, so it is not in the table.
+    """
+
+    schema: SchemaSpec
+    writes: Mapping[str, GeneratedRow]
+
+
+def upgrade_on_rows(
+    history: History,
+    url: URL,
+    step: Step,
+    tables_now: TablesNow,
+    *,
+    check: str,
+    problem: str,
+    how_to_fix: str,
+) -> OldRelease:
+    """Sample rows in at `before`, note the old release's writes, upgrade to the step.
+
+    Leaves the database at the step with the rows of `before` still there
+    (`Fact.UPGRADED_ON_ROWS`); a failing upgrade is reported as `check`'s.
+    """
+    with connect(url) as connection:
+        schema = reflect_schema(connection, only=tables_now(connection))
+        counts = seed_samples(connection, schema)
+        connection.commit()
+        writes = write_once(connection, schema, old_writer_rows(schema)).accepted
+        connection.commit()
+    run_step(
+        partial(history.upgrade, url, step.revision),
+        check=check,
+        problem=problem,
+        how_to_fix=how_to_fix,
+        revision=step.revision,
+        context=[f"rows inserted: {dict(counts) or 'no tables'}"],
+    )
+    return OldRelease(schema=schema, writes=writes)

@@ -25,6 +25,7 @@ from sqlalchemy import URL, Connection
 
 from tests.migrations.gate.dialects.base import CatalogSnapshot, Dialect
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.moves import OldRelease
 from tests.migrations.gate.engine.steps import Step
 from tests.migrations.gate.engine.working import WorkingDatabase
 
@@ -46,6 +47,14 @@ class Fact(enum.Enum):
     Reading it costs a catalog snapshot, so a check that provides it reads it only when a check
     that ran before it in the step asked (`StepContext.wanted`); the walk's round trip always
     does."""
+    UPGRADED_ON_ROWS = (
+        "at the step's revision, after upgrading on rows, with the rows of before still there"
+    )
+    """Where the previous release meets the new schema. `StepContext.old_release` holds the
+    tables as they were at `before` and one write of that release per table. A check that
+    needs it runs after the database reached the step (the check that `leaves` it there, or the
+    walk's own `Move.UPGRADE_ON_ROWS`), and must leave the database exactly as it found it
+    (writes rolled back): it declares no `disturbs`, and the walk goes on from there."""
 
 
 class Leaves(enum.Enum):
@@ -98,6 +107,8 @@ class StepContext:
         """The tables the step can touch, asked now (after the upgrade, new ones count)."""
         self.clean_upgrade: CatalogSnapshot | None = None
         """The catalog right after a clean upgrade of the step (`Fact.CLEAN_UPGRADE`)."""
+        self.old_release: OldRelease | None = None
+        """The release at `before` as it met the step (`Fact.UPGRADED_ON_ROWS`)."""
         self.observations: dict[str, object] = {}
         """What each check saw, by check name, for reports and the gate's self-tests."""
         self.wanted: set[Fact] = set()
@@ -163,6 +174,7 @@ class Move(enum.Enum):
     RESTORE = "bring the database back to before and compare the catalog with the step's start"
     ROUND_TRIP = "sample rows in, upgrade, sample rows at the revision, downgrade"
     UPGRADE = "upgrade to the step, where the next step starts"
+    UPGRADE_ON_ROWS = "sample rows in, the old release's writes noted, upgrade to the step"
 
 
 @dataclass(frozen=True)
@@ -243,6 +255,27 @@ class _Planner:
             raise PlanError(f"{check.name} needs {sorted(f.name for f in needs - self.facts)}")
 
 
+def _plan_the_end(planner: _Planner, last: StepCheck | None, at_step: list[StepCheck]) -> None:
+    """The check that leaves the database at the step (or the walk's upgrade), then the checks
+    that judge the step on rows there."""
+    if last is not None:
+        planner.supply(last)
+        planner.check(last)
+    else:
+        if Fact.AT_BEFORE not in planner.facts:
+            planner.move(Move.RESTORE, "the next step")
+        if at_step:
+            planner.plan.append(Planned(move=Move.UPGRADE_ON_ROWS, for_check=at_step[0].name))
+            planner.facts = {Fact.UPGRADED_ON_ROWS}
+        else:
+            planner.plan.append(Planned(move=Move.UPGRADE, for_check="the next step"))
+    for check in at_step:
+        if not check.declarations.needs <= planner.facts:
+            missing = sorted(f.name for f in check.declarations.needs - planner.facts)
+            raise PlanError(f"{check.name} needs {missing} at the step")
+        planner.check(check)
+
+
 def plan_step(checks: Sequence[StepCheck]) -> list[Planned]:
     """The order a step runs `checks` in, with the walk's own moves between them.
 
@@ -251,12 +284,22 @@ def plan_step(checks: Sequence[StepCheck]) -> list[Planned]:
     is ready, the walk first restores AT_BEFORE (a no-op at run time if the last check left the
     database untouched), and otherwise supplies the first check's missing facts with a round
     trip of its own. The check that leaves the database at the step runs last; without one, the
-    walk upgrades to the step itself.
+    walk upgrades to the step itself. Checks that need `Fact.UPGRADED_ON_ROWS` come after that,
+    in the given order; the walk's own upgrade is then made on rows (`Move.UPGRADE_ON_ROWS`)
+    unless the last check provides the fact.
     """
     last = [check for check in checks if check.declarations.leaves is Leaves.STEP]
     if len(last) > 1:
         raise PlanError(f"only one check may leave the database at the step: {last}")
-    pending = [check for check in checks if check.declarations.leaves is Leaves.BEFORE]
+    at_step = [c for c in checks if Fact.UPGRADED_ON_ROWS in c.declarations.needs]
+    for check in at_step:
+        if check.declarations.disturbs or check.declarations.leaves is Leaves.STEP:
+            raise PlanError(f"{check.name} needs the step on rows: it must leave it as it was")
+    pending = [
+        check
+        for check in checks
+        if check.declarations.leaves is Leaves.BEFORE and check not in at_step
+    ]
     planner = _Planner()
     owed: dict[Fact, tuple[str, int]] = {}
     """Facts a check's `finish` needs, with the check and its place in the plan: it is owed a
@@ -280,11 +323,5 @@ def plan_step(checks: Sequence[StepCheck]) -> list[Planned]:
     for fact, (check_name, position) in owed.items():
         if planner.established.get(fact, -1) <= position:
             planner.move(Move.ROUND_TRIP, check_name, if_wanted=fact)
-    if last:
-        planner.supply(last[0])
-        planner.check(last[0])
-    else:
-        if Fact.AT_BEFORE not in planner.facts:
-            planner.move(Move.RESTORE, "the next step")
-        planner.plan.append(Planned(move=Move.UPGRADE, for_check="the next step"))
+    _plan_the_end(planner, last[0] if last else None, at_step)
     return planner.plan

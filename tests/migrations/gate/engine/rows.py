@@ -43,7 +43,7 @@ from sqlalchemy import (
     Uuid,
     select,
 )
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from tests.migrations.gate.dialects.base import VERSION_TABLE
 
@@ -419,6 +419,78 @@ def insert_rows(connection: Connection, schema: SchemaSpec, plan: RowsPlan) -> d
             except (IntegrityError, DataError):
                 continue
     return {name: len(rows) for name, rows in inserted.items()}
+
+
+def old_writer_rows(schema: SchemaSpec) -> RowsPlan:
+    """Sample rows as the release at this schema writes them: only the columns it must name.
+
+    Columns the database fills (identity, serial) and columns with a server default are left
+    out, as an application relying on the default leaves them out; every other column is
+    written. `sample_rows` gives the candidates, most typical first.
+    """
+    plan: dict[str, list[GeneratedRow]] = {}
+    for table, rows in sample_rows(schema).items():
+        spec = schema.table(table)
+        assert spec is not None
+        defaulted = {str(c.name) for c in spec.table.columns if c.server_default is not None}
+        plan[table] = [
+            replace(row, values={k: v for k, v in row.values.items() if k not in defaulted})
+            for row in rows
+        ]
+    return plan
+
+
+@dataclass(frozen=True)
+class WriteOnce:
+    """What `write_once` saw: per table, the row accepted and what the database stored, or
+    the error of the first row tried when none was accepted."""
+
+    accepted: dict[str, GeneratedRow]
+    stored: dict[str, Row]
+    refused: dict[str, DBAPIError]
+
+
+def write_once(
+    connection: Connection,
+    schema: SchemaSpec,
+    plan: RowsPlan,
+    *,
+    leave_out: Mapping[str, Collection[str]] | None = None,
+) -> WriteOnce:
+    """Insert the first row of `plan` each table accepts, parents first, then roll all back.
+
+    A refused table keeps its first row's error (the most typical row's). `leave_out` names
+    columns not to write (nor return) per table. Nothing is left behind but consumed sequence
+    values, which no catalog snapshot holds.
+    """
+    accepted: dict[str, GeneratedRow] = {}
+    refused: dict[str, DBAPIError] = {}
+    written: dict[str, list[Row]] = {}
+    outer = connection.begin_nested()
+    try:
+        for spec in schema.tables:
+            skip = set((leave_out or {}).get(spec.name, ()))
+            returned = [c for c in spec.table.columns if c.name not in skip]
+            for generated in plan.get(spec.name, ()):
+                values = {k: v for k, v in generated.values.items() if k not in skip}
+                if not _point_at_parents(spec, generated, values, written):
+                    continue
+                try:
+                    with connection.begin_nested():
+                        result = connection.execute(
+                            spec.table.insert().values(values).returning(*returned)
+                        )
+                        written[spec.name] = [dict(result.mappings().one())]
+                except DBAPIError as error:
+                    refused.setdefault(spec.name, error)
+                    continue
+                accepted[spec.name] = generated
+                refused.pop(spec.name, None)
+                break
+    finally:
+        outer.rollback()
+    stored = {table: rows[0] for table, rows in written.items()}
+    return WriteOnce(accepted=accepted, stored=stored, refused=refused)
 
 
 def _point_at_parents(

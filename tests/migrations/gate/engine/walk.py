@@ -22,7 +22,12 @@ from hypothesis import settings
 from sqlalchemy import URL, Connection
 
 from tests.migrations.gate.engine.history import History
-from tests.migrations.gate.engine.moves import restore, round_trip
+from tests.migrations.gate.engine.moves import (
+    UPGRADE_ON_ROWS_HOW_TO_FIX,
+    restore,
+    round_trip,
+    upgrade_on_rows,
+)
 from tests.migrations.gate.engine.protocol import Move, Planned, StepCheck, StepContext, plan_step
 from tests.migrations.gate.engine.relevance import tables_in_play
 from tests.migrations.gate.engine.sessions import reusing_connections
@@ -78,6 +83,18 @@ def _run_plan(context: StepContext, plan: Sequence[Planned]) -> tuple[str, ...]:
                 history, url, step, context.tables_for, for_check=item.for_check
             )
             untouched = False
+        elif item.move is Move.UPGRADE_ON_ROWS:
+            context.old_release = upgrade_on_rows(
+                history,
+                url,
+                step,
+                context.tables_for,
+                check=item.for_check,
+                problem=(
+                    f"upgrade {step.before} → {step.revision} failed on a database holding rows"
+                ),
+                how_to_fix=UPGRADE_ON_ROWS_HOW_TO_FIX,
+            )
         else:
             upgrade_cleanly(history, url, step)
     for check in ran:

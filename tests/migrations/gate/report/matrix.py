@@ -33,6 +33,8 @@ COLUMN_ORDER = (
     "atomic-failure",
     "locked-revisions",
     "model-registration",
+    "previous-release",
+    "sequences",
     "pytest-alembic",
 )
 """The README's check table order; a check not listed here comes after these, by name."""

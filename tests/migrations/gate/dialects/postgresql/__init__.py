@@ -15,6 +15,7 @@ from tests.migrations.gate.dialects.base import (
     VERSION_TABLE,
     CatalogSnapshot,
     FillReport,
+    GeneratedKey,
     HeldLocks,
     LintFinding,
     LockMode,
@@ -42,6 +43,18 @@ LEFT JOIN pg_index x ON x.indexrelid = c.oid
 LEFT JOIN pg_class t ON t.oid = x.indrelid
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm', 'i')
   AND coalesce(t.relname, c.relname) <> :version_table
+""")
+_GENERATED_KEYS = text("""
+SELECT c.relname, a.attname,
+       CASE WHEN a.attidentity <> '' THEN 'identity' ELSE pg_get_expr(d.adbin, d.adrelid) END
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname = ANY(:tables)
+  AND a.attnum > 0 AND NOT a.attisdropped
+  AND (a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%')
+ORDER BY 1, 2
 """)
 # This project's env.py never blocks inside pg_advisory_lock(): it polls pg_try_advisory_lock()
 # between commits, and while it polls its application_name says so. An env.py that blocks
@@ -136,6 +149,19 @@ class PostgreSQL:
         """From pg_stat_activity and pg_locks."""
         rows = connection.execute(_MIGRATION_LOCK_WAITERS, {"database": database})
         return [(int(pid), bool(waits), str(query)) for pid, waits, query in rows]
+
+    def generated_keys(self, connection: Connection, tables: Collection[str]) -> list[GeneratedKey]:
+        """Identity columns, and columns whose default calls `nextval()` (serial)."""
+        rows = connection.execute(_GENERATED_KEYS, {"tables": list(tables)})
+        return [GeneratedKey(table=t, column=c, how=h) for t, c, h in rows]
+
+    def is_duplicate_key(self, error: BaseException, column: str) -> bool:
+        """SQLSTATE 23505 with `DETAIL: Key (column)=(…) already exists.`"""
+        original = getattr(error, "orig", error)
+        if getattr(original, "pgcode", None) != "23505":
+            return False
+        detail = getattr(getattr(original, "diag", None), "message_detail", None) or ""
+        return detail.startswith(f"Key ({column})=")
 
     def lint(self, files: Mapping[str, str]) -> list[LintFinding]:
         """squawk, for the target PostgreSQL version (`squawk.py`)."""
