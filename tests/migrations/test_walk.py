@@ -83,6 +83,7 @@ def test_project_history_passes_every_step_check(
         "prev_compatible",
         "prev_contract_declared",
         "sequence_restarted",
+        "check_validated_later",
     ],
 )
 def test_correct_histories_pass_the_walk(

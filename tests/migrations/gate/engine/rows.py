@@ -14,6 +14,7 @@ import decimal
 import math
 import re
 import uuid
+import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -43,7 +44,7 @@ from sqlalchemy import (
     Uuid,
     select,
 )
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SAWarning
 
 from tests.migrations.gate.dialects.base import VERSION_TABLE
 
@@ -149,11 +150,20 @@ def reflect_schema(
     """
     metadata = MetaData()
     wanted = None if only is None else set(only)
-    metadata.reflect(
-        connection,
-        schema=schema,
-        only=None if wanted is None else (lambda name, _: name in wanted),
-    )
+    with warnings.catch_warnings():
+        # SQLAlchemy 2.0 reflects a CHECK constraint still NOT VALID (the first half of the
+        # safe two-step rule) with `dialect_options={"not_valid": True}`, then warns that no
+        # dialect is called "dialect". The constraint itself reflects whole, and new rows must
+        # satisfy it, so its bounds are kept; only the spurious warning, an error under pytest,
+        # is dropped (fixture `check_validated_later`).
+        warnings.filterwarnings(
+            "ignore", message="Can't validate argument 'dialect_options'", category=SAWarning
+        )
+        metadata.reflect(
+            connection,
+            schema=schema,
+            only=None if wanted is None else (lambda name, _: name in wanted),
+        )
     specs = []
     for table in metadata.sorted_tables:
         if table.name == VERSION_TABLE:
