@@ -130,6 +130,9 @@ class LockHolds(StepCheckBase):
                     if reason
                     else f"over the {budget} ms budget"
                 )
+            if hold.ms < samples.interval_ms:
+                brief = f"seen once: shorter than the {samples.interval_ms:.0f} ms between samples"
+                note = f"{note}; {brief}" if note else brief
             judged.append(JudgedHold(hold.table, hold.mode, hold.ms, note))
         context.observations[CHECK] = LockHoldsOutcome(budget, samples.interval_ms, tuple(judged))
         undeclared = [hold for hold in over if hold.table not in declared]
@@ -159,7 +162,7 @@ def _failure(
     step = context.step
     details = [
         f"{hold.table}: {hold.mode} held {hold.ms:.0f} ms, over the {budget} ms budget "
-        f"(`{LOCK_BUDGET_KEY}`); every query on {hold.table} waited that long"
+        f"(`{LOCK_BUDGET_KEY}`); every query on {hold.table} queued behind it"
         for hold in undeclared
     ]
     details += [
