@@ -212,7 +212,8 @@ def test_the_report_carries_the_lock_table_from_the_walk_to_gate_report_md(
         budget_ms=250,
     )
     collector = MatrixCollector(cast(pytest.Config, SimpleNamespace(rootpath=tmp_path)))
-    collector.pytest_runtest_logreport(cast(pytest.TestReport, node))
+    for _phase in ("setup", "call", "teardown"):  # each phase's report carries the properties
+        collector.pytest_runtest_logreport(cast(pytest.TestReport, node))
     assert collector.locks == [
         LockRow("r2", "things", "ACCESS EXCLUSIVE", 12.0, "within the 250 ms budget")
     ]

@@ -137,9 +137,12 @@ class MatrixCollector:
                 if note not in self.matrix.failures:
                     self.matrix.failures.append(note)
             elif name == LOCKS:
-                held = cast(dict[str, object], value)
+                # Every phase's report (setup, call, teardown) carries the item's properties.
+                held = dict(cast(dict[str, object], value))
                 self.lock_budget_ms = cast(int, held.pop("budget_ms"))
-                self.locks.append(LockRow(**held))  # type: ignore[arg-type]
+                row = LockRow(**held)  # type: ignore[arg-type]
+                if row not in self.locks:
+                    self.locks.append(row)
 
     def _finished(self) -> Matrix | None:
         """The matrix over the project's revisions, or None when no history test ran."""
