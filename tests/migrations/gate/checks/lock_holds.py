@@ -160,9 +160,12 @@ def _failure(
 ) -> GateFailure:
     """One failure for the step: every undeclared long hold and every stale entry."""
     step = context.step
+    old = context.old_release
+    rows = old.rows if old is not None else {}
     details = [
         f"{hold.table}: {hold.mode} held {hold.ms:.0f} ms, over the {budget} ms budget "
-        f"(`{LOCK_BUDGET_KEY}`); every query on {hold.table} queued behind it"
+        f"(`{LOCK_BUDGET_KEY}`), with {rows.get(hold.table, 0)} sample row(s) in it; every "
+        f"query on {hold.table} queued behind it, and on more rows it may last longer"
         for hold in undeclared
     ]
     details += [
