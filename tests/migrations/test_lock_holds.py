@@ -186,3 +186,24 @@ def test_the_report_lists_each_hold_as_a_table() -> None:
     assert "| revision | table | lock mode | held (ms) | note |" in markdown
     assert "| `r2` | `widgets` | ACCESS EXCLUSIVE | 503 | over the 250 ms budget" in markdown
     assert lock_table_text([], budget_ms=250) == ""
+
+
+def test_a_long_hold_and_a_stale_entry_of_one_revision_are_one_failure(
+    postgres_server: PostgresServer, scratch_database_url: URL, tmp_path: Path
+) -> None:
+    versions = tmp_path / "versions"
+    shutil.copytree(fixture_history("lock_held_too_long").versions, versions)
+    revision = versions / "lh02_note.py"
+    source = revision.read_text(encoding="utf-8")
+    anchor = "\n\ndef upgrade()"
+    stale = '\nholds_access_exclusive = {"gadgets": "gadgets was rewritten by an older draft"}\n'
+    revision.write_text(source.replace(anchor, stale + anchor, 1), encoding="utf-8")
+    with pytest.raises(GateFailure) as raised:
+        walk_history(
+            History(versions=versions), postgres_server, [LockHolds()], scratch=scratch_database_url
+        )
+    failure = raised.value
+    assert "held ACCESS EXCLUSIVE on widgets for" in failure.problem
+    assert "`holds_access_exclusive['gadgets']` is stale" in str(failure)
+    assert "never held ACCESS EXCLUSIVE on gadgets" in str(failure)
+    assert failure.how_to_fix.endswith("and remove the stale `holds_access_exclusive` entries")
