@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from sqlalchemy import URL, MetaData
@@ -21,7 +23,9 @@ from sqlalchemy import URL, MetaData
 from tests.migrations.gate.commands.pull_request import check_pull_request, report
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.report.annotations import github_annotations
+from tests.migrations.gate.report.locks import LockRow, lock_table_markdown
 from tests.migrations.gate.report.matrix import HISTORY_ROW, Cell, FailureNote, Matrix, Verdict
+from tests.migrations.gate.report.plugin import MatrixCollector, MatrixRecorder
 from tests.support.migrations import PROJECT_ROOT
 from tests.support.postgres import PostgresServer
 
@@ -193,3 +197,27 @@ def test_a_revision_that_does_not_upgrade_fails_once_and_blocks_the_rest(
     report = (copy / "gate-report.md").read_text(encoding="utf-8")
     assert "## migration gate: FAILED on c0ffee000001" in report
     assert "- **[upgrade] `c0ffee000001`**" in report
+
+
+def test_the_report_carries_the_lock_table_from_the_walk_to_gate_report_md(
+    tmp_path: Path,
+) -> None:
+    """What the project walk records (`MatrixRecorder.lock_holds`) reaches the report's table."""
+    node = SimpleNamespace(user_properties=[])
+    recorder = MatrixRecorder(cast(pytest.Item, node))
+    recorder.passed("lock-holds", ["r2"])
+    recorder.lock_holds(
+        "r2",
+        [LockRow("r2", "things", "ACCESS EXCLUSIVE", 12.0, "within the 250 ms budget")],
+        budget_ms=250,
+    )
+    collector = MatrixCollector(cast(pytest.Config, SimpleNamespace(rootpath=tmp_path)))
+    for _phase in ("setup", "call", "teardown"):  # each phase's report carries the properties
+        collector.pytest_runtest_logreport(cast(pytest.TestReport, node))
+    assert collector.locks == [
+        LockRow("r2", "things", "ACCESS EXCLUSIVE", 12.0, "within the 250 ms budget")
+    ]
+    assert collector.lock_budget_ms == 250
+    markdown = lock_table_markdown(collector.locks, budget_ms=collector.lock_budget_ms)
+    assert "### locks held by each upgrade on rows (ACCESS EXCLUSIVE budget 250 ms)" in markdown
+    assert "| `r2` | `things` | ACCESS EXCLUSIVE | 12 | within the 250 ms budget |" in markdown

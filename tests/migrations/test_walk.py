@@ -12,6 +12,7 @@ from sqlalchemy import URL
 
 from tests.migrations.gate.checks import STEP_CHECKS
 from tests.migrations.gate.checks.atomic_failure import AtomicFailure, FailureOutcome
+from tests.migrations.gate.checks.lock_holds import LockHolds, LockHoldsOutcome
 from tests.migrations.gate.checks.lock_timeout import LockTimeout, LockWaitOutcome
 from tests.migrations.gate.checks.populated_upgrade import PopulatedOutcome, PopulatedUpgrade
 from tests.migrations.gate.checks.upgrade import RevisionTemplates
@@ -20,6 +21,7 @@ from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.engine.steps import BASE
 from tests.migrations.gate.engine.walk import StepReport, walk_history
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.locks import LockRow
 from tests.migrations.gate.report.plugin import MatrixRecorder
 from tests.support.postgres import PostgresServer
 
@@ -41,6 +43,11 @@ def test_project_history_passes_every_step_check(
     def passed(report: StepReport) -> None:
         for check in report.ran:
             gate_matrix.passed(check, [report.step.revision])
+        locks = report.observed(LockHolds.name, LockHoldsOutcome)
+        if locks is not None:
+            revision = report.step.revision
+            rows = [LockRow(revision, h.table, h.mode, h.ms, h.note) for h in locks.holds]
+            gate_matrix.lock_holds(revision, rows, budget_ms=locks.budget_ms)
 
     try:
         reports = walk_history(
@@ -84,6 +91,7 @@ def test_project_history_passes_every_step_check(
         "prev_contract_declared",
         "sequence_restarted",
         "check_validated_later",
+        "declared_lock_hold",
     ],
 )
 def test_correct_histories_pass_the_walk(
@@ -171,6 +179,10 @@ def test_correct_histories_pass_the_walk(
         (
             "sequence_behind",
             ("sequences", "5e0000000bad", "the sequence of widgets.id is behind the rows"),
+        ),
+        (
+            "lock_held_too_long",
+            ("lock-holds", "1c000000dead", "ACCESS EXCLUSIVE on widgets for"),
         ),
     ],
 )

@@ -109,6 +109,9 @@ class Dialect(Protocol):
     """The unsafe-DDL linter's name, for reports (`squawk`)."""
     migration_lock: str
     """How `env.py` serialises concurrent upgraders on this server, for reports."""
+    exclusive_lock: str
+    """The server's name for the table lock that stops every reader and writer (`ACCESS
+    EXCLUSIVE`), as `relation_locks` names it: the lock-holds check budgets how long it is held."""
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """Every object of the schema the gate compares, one line each."""
@@ -181,4 +184,12 @@ class Dialect(Protocol):
 
     def knows_lint_rule(self, rule: str) -> bool:
         """Whether `rule` is a rule of the linter (so a waiver can name it)."""
+        ...
+
+    def relation_locks(self, connection: Connection) -> list[tuple[str, str]]:
+        """(table, lock mode) granted right now to the other sessions on this database.
+
+        Tables of the schema only, not the version table (every upgrade writes it). Polled
+        while a migration runs, on a connection of its own, to see which locks it holds.
+        """
         ...

@@ -2,8 +2,9 @@
 
 Checks that accept explicit exceptions: the squawk lint (`squawk_waivers = {"rule": "reason"}`),
 rewrite detection (`rewrites_tables = {"items": "reason"}`), the populated check
-(`changes_data`) and the previous-release check (`breaks_previous_release = {"items.colour":
-"reason"}`, a contract step). All live as module-level
+(`changes_data`), the previous-release check (`breaks_previous_release = {"items.colour":
+"reason"}`, a contract step) and the lock-holds check (`holds_access_exclusive = {"items":
+"reason"}`, a long ACCESS EXCLUSIVE hold). All live as module-level
 dicts in the revision file, so a reviewer sees the excuse beside the DDL it excuses, and all
 are held to the same standard: a real reason (not empty, not "ok"), and nothing stale.
 """

@@ -11,6 +11,9 @@ output), never failed, unless the project opts in to a rule in `pyproject.toml`:
     blocking-advice = ["prefer-identity"]
 
 A waiver still applies to an advisory rule, and silences its advice for that revision.
+
+The same table sets the lock-holds check's budget (`access-exclusive-budget-ms`, default 250):
+how long a revision may hold ACCESS EXCLUSIVE on a table with rows before it must say why.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ from tests.support.migrations import PROJECT_ROOT
 
 CONFIG_TABLE = "migration-gate"
 OPT_IN_KEY = "blocking-advice"
+LOCK_BUDGET_KEY = "access-exclusive-budget-ms"
+DEFAULT_LOCK_BUDGET_MS = 250
+"""A quarter of a second: while ACCESS EXCLUSIVE is held every query on the table (a plain
+SELECT too) queues behind it, so this is what the slowest request of a deploy pays on top of its
+own time; a common p99 budget for an API call, and the order of a typical `lock_timeout`."""
+KNOWN_KEYS = frozenset({OPT_IN_KEY, LOCK_BUDGET_KEY})
 
 ADVISORY_RULES: Mapping[str, str] = {
     "prefer-text-field": (
@@ -93,15 +102,12 @@ def load_policy(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> LintPolicy
     A rule that is not advisory, or a typo, is an error rather than ignored: a project that
     believes it opted in must not silently get advice instead.
     """
-    if not pyproject.is_file():
-        return LintPolicy()
-    table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
-    config = table.get(CONFIG_TABLE, {})
-    unknown_keys = sorted(set(config) - {OPT_IN_KEY})
+    config = _gate_config(pyproject)
+    unknown_keys = sorted(set(config) - KNOWN_KEYS)
     if unknown_keys:
         raise _config_error(
             f"pyproject.toml: unknown key(s) in [tool.{CONFIG_TABLE}]: {', '.join(unknown_keys)}",
-            [f"known: {OPT_IN_KEY}"],
+            [f"known: {', '.join(sorted(KNOWN_KEYS))}"],
         )
     rules = config.get(OPT_IN_KEY, [])
     if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
@@ -120,3 +126,34 @@ def load_policy(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> LintPolicy
             ],
         )
     return LintPolicy(blocking_advice=frozenset(chosen))
+
+
+def _gate_config(pyproject: Path) -> dict[str, object]:
+    """`[tool.migration-gate]` of `pyproject` (empty when the file or the table is missing)."""
+    if not pyproject.is_file():
+        return {}
+    table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+    config = table.get(CONFIG_TABLE, {})
+    return config if isinstance(config, dict) else {}
+
+
+def load_lock_budget(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> int:
+    """How many ms a revision may hold ACCESS EXCLUSIVE on a table with rows, undeclared.
+
+    `access-exclusive-budget-ms` in `[tool.migration-gate]`, else `DEFAULT_LOCK_BUDGET_MS`. A
+    value that is not a positive whole number of ms is an error, not the default: a project
+    that believes it set a budget must not be judged by another one.
+    """
+    value = _gate_config(pyproject).get(LOCK_BUDGET_KEY, DEFAULT_LOCK_BUDGET_MS)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise LintPolicyError(
+            check="lock-holds",
+            problem=f"pyproject.toml: `{LOCK_BUDGET_KEY}` must be a positive number of ms",
+            how_to_fix=(
+                f"write `{LOCK_BUDGET_KEY} = {DEFAULT_LOCK_BUDGET_MS}` (a whole number of "
+                f"milliseconds) in `[tool.{CONFIG_TABLE}]` of pyproject.toml, or leave it out "
+                f"for the default of {DEFAULT_LOCK_BUDGET_MS} ms"
+            ),
+            details=[repr(value)],
+        )
+    return value

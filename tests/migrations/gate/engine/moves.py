@@ -12,7 +12,7 @@ while returning the database for the next check.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import URL, Connection
@@ -20,6 +20,7 @@ from sqlalchemy import URL, Connection
 from tests.migrations.gate.dialects.base import CatalogSnapshot
 from tests.migrations.gate.engine.contention import current_version
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.lock_sampling import LockSamples, sampled_locks
 from tests.migrations.gate.engine.rows import (
     GeneratedRow,
     SchemaSpec,
@@ -159,10 +160,14 @@ class OldRelease:
     `schema` is the tables in play as they were at `before` (reflected before the upgrade);
     `writes` holds, per table, one row of only the columns that release names (`old_writer_rows`)
     that the database at `before` accepted: tried, then rolled back, so it is not in the table.
+    `rows` is how many sample rows each table got before the upgrade, and `locks` the table
+    locks the upgrade held and for how long (`lock_sampling.py`), sampled as it ran.
     """
 
     schema: SchemaSpec
     writes: Mapping[str, GeneratedRow]
+    rows: Mapping[str, int] = field(default_factory=dict)
+    locks: LockSamples | None = None
 
 
 def upgrade_on_rows(
@@ -178,7 +183,8 @@ def upgrade_on_rows(
     """Sample rows in at `before`, note the old release's writes, upgrade to the step.
 
     Leaves the database at the step with the rows of `before` still there
-    (`Fact.UPGRADED_ON_ROWS`); a failing upgrade is reported as `check`'s.
+    (`Fact.UPGRADED_ON_ROWS`); a failing upgrade is reported as `check`'s. The locks the upgrade
+    takes are sampled from another session while it runs (`OldRelease.locks`).
     """
     with connect(url) as connection:
         schema = reflect_schema(connection, only=tables_now(connection))
@@ -186,12 +192,13 @@ def upgrade_on_rows(
         connection.commit()
         writes = write_once(connection, schema, old_writer_rows(schema)).accepted
         connection.commit()
-    run_step(
-        partial(history.upgrade, url, step.revision),
-        check=check,
-        problem=problem,
-        how_to_fix=how_to_fix,
-        revision=step.revision,
-        context=[f"rows inserted: {dict(counts) or 'no tables'}"],
-    )
-    return OldRelease(schema=schema, writes=writes)
+    with sampled_locks(url) as sampling:
+        run_step(
+            partial(history.upgrade, url, step.revision),
+            check=check,
+            problem=problem,
+            how_to_fix=how_to_fix,
+            revision=step.revision,
+            context=[f"rows inserted: {dict(counts) or 'no tables'}"],
+        )
+    return OldRelease(schema=schema, writes=writes, rows=dict(counts), locks=sampling.samples)

@@ -22,10 +22,12 @@ from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.steps import steps
 from tests.migrations.gate.failure import GateFailure, NotRun
 from tests.migrations.gate.report.annotations import github_annotations
+from tests.migrations.gate.report.locks import LockRow, lock_table_markdown, lock_table_text
 from tests.migrations.gate.report.matrix import HISTORY_ROW, Cell, FailureNote, Matrix, Verdict
 
 CELL = "gate-cell"
 FAILURE = "gate-failure"
+LOCKS = "gate-locks"
 REPORT_FILE = "gate-report.md"
 
 
@@ -44,6 +46,14 @@ class MatrixRecorder:
         every = list(revisions)
         for check in checks:
             self._record(check, every, Verdict.NOT_RUN)
+
+    def lock_holds(self, revision: str, holds: Iterable[LockRow], *, budget_ms: int) -> None:
+        """The locks `revision`'s upgrade on rows held, for the report's lock table."""
+        for hold in holds:
+            row = {"table": hold.table, "mode": hold.mode, "ms": hold.ms, "note": hold.note}
+            self._node.user_properties.append(
+                (LOCKS, row | {"revision": revision, "budget_ms": budget_ms})
+            )
 
     def _record(self, check: str, revisions: Iterable[str], verdict: Verdict) -> None:
         for revision in revisions:
@@ -113,6 +123,8 @@ class MatrixCollector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.matrix = Matrix(revisions=[])
+        self.locks: list[LockRow] = []
+        self.lock_budget_ms: int | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect the cells and failure notes a report carries."""
@@ -124,6 +136,13 @@ class MatrixCollector:
                 note = FailureNote(**cast(dict[str, str | None], value))  # type: ignore[arg-type]
                 if note not in self.matrix.failures:
                     self.matrix.failures.append(note)
+            elif name == LOCKS:
+                # Every phase's report (setup, call, teardown) carries the item's properties.
+                held = dict(cast(dict[str, object], value))
+                self.lock_budget_ms = cast(int, held.pop("budget_ms"))
+                row = LockRow(**held)  # type: ignore[arg-type]
+                if row not in self.locks:
+                    self.locks.append(row)
 
     def _finished(self) -> Matrix | None:
         """The matrix over the project's revisions, or None when no history test ran."""
@@ -139,12 +158,22 @@ class MatrixCollector:
         if matrix is not None and matrix.failed:
             terminalreporter.write_sep("=", "migration gate")
             terminalreporter.write_line(matrix.text())
+            if self.locks:
+                terminalreporter.write_line("")
+                terminalreporter.write_line(
+                    lock_table_text(self.locks, budget_ms=self.lock_budget_ms)
+                )
             if os.environ.get("GITHUB_ACTIONS") == "true":
                 for line in github_annotations(matrix.failures):
                     terminalreporter.write_line(line)
         yield
         if matrix is not None:
             path = Path(self.config.rootpath, REPORT_FILE)
-            path.write_text(matrix.markdown(), encoding="utf-8")
+            locks = lock_table_markdown(self.locks, budget_ms=self.lock_budget_ms)
+            path.write_text(matrix.markdown() + locks, encoding="utf-8")
             if not matrix.failed:
                 terminalreporter.write_line(f"{matrix.headline()} (see {REPORT_FILE})")
+                if self.locks:
+                    terminalreporter.write_line(
+                        lock_table_text(self.locks, budget_ms=self.lock_budget_ms)
+                    )

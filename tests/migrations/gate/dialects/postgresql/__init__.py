@@ -76,6 +76,7 @@ class PostgreSQL:
     name = "postgresql"
     linter = "squawk"
     migration_lock = "a session-level advisory lock, polled with pg_try_advisory_lock()"
+    exclusive_lock = locks.ACCESS_EXCLUSIVE
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """The catalog of schema public (`catalog.py`)."""
@@ -170,3 +171,7 @@ class PostgreSQL:
     def knows_lint_rule(self, rule: str) -> bool:
         """Asked of the squawk binary."""
         return squawk.is_squawk_rule(rule)
+
+    def relation_locks(self, connection: Connection) -> list[tuple[str, str]]:
+        """From pg_locks, named as `LOCK TABLE` names the modes (`locks.py`)."""
+        return locks.relation_locks(connection)
