@@ -67,7 +67,7 @@ class Finding:
     status: int | None
     """None: no response at all (the connection broke, or it timed out)."""
     kind: str
-    """`server error`, `valid write refused`, or `no response`."""
+    """`server error`, `valid write refused`, `no response`, or `invalid schema`."""
     request: str
     """The generated request, as `METHOD /path?query` and its body."""
     body: str
@@ -187,6 +187,7 @@ def exercise(base_url: str, *, examples: int = EXAMPLES_PER_OPERATION) -> list[F
     Heavy imports (schemathesis, hypothesis) happen here, only when the check runs.
     """
     import schemathesis  # noqa: PLC0415
+    from schemathesis.core.result import Err  # noqa: PLC0415
 
     schema = schemathesis.openapi.from_url(
         f"{base_url}/openapi.json", config=schemathesis.Config(), timeout=REQUEST_TIMEOUT_SECONDS
@@ -194,6 +195,13 @@ def exercise(base_url: str, *, examples: int = EXAMPLES_PER_OPERATION) -> list[F
     findings: list[Finding] = []
     with requests.Session() as session:
         for result in schema.get_all_operations():
+            if isinstance(result, Err):
+                error = result.err()
+                where = str(getattr(error, "path", None) or "?")
+                method = str(getattr(error, "method", None) or "?").upper()
+                described = _excerpt(str(error))
+                findings.append(Finding(method, where, None, "invalid schema", "", described))
+                continue
             finding = _exercise_operation(result.ok(), base_url, session, examples)
             if finding is not None:
                 findings.append(finding)
