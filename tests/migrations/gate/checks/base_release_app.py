@@ -20,8 +20,11 @@ says, with a reason, that no running release needs what it removes).
 from __future__ import annotations
 
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import URL
 
 from tests.migrations.gate.engine import app_probe
 from tests.migrations.gate.engine.declarations import read_declaration
@@ -74,8 +77,13 @@ def check_base_release_app(
     *,
     head_upgrades: bool = True,
     examples: int = app_probe.EXAMPLES_PER_OPERATION,
+    empty: URL | None = None,
 ) -> Verdict:
-    """Serve the base's app on a database at head; raise `GateFailure` on what it cannot do."""
+    """Serve the base's app on a database at head; raise `GateFailure` on what it cannot do.
+
+    The database is `empty` when given (an empty one the caller provides, upgraded here), else a
+    new one dropped afterwards: the app writes rows, so it never reuses another check's.
+    """
     if not head_upgrades:
         return _note("the head does not upgrade (see the upgrade failure)")
     try:
@@ -92,7 +100,7 @@ def check_base_release_app(
     if declared:
         lines = [f"  {line}" for line in declared]
         return Verdict((), [f"{CHECK}: not run, a contract step breaks old releases:", *lines])
-    findings, stderr = _run(server, history, base, new[-1], examples)
+    findings, stderr = _run(server, history, base, new[-1], examples=examples, empty=empty)
     if findings:
         head = new[-1]
         raise GateFailure(
@@ -120,14 +128,18 @@ def check_base_release_app(
 
 
 def _run(
-    server: PostgresServer, history: History, base: BaseRef, head: str, examples: int
+    server: PostgresServer,
+    history: History,
+    base: BaseRef,
+    head: str,
+    *,
+    examples: int,
+    empty: URL | None,
 ) -> tuple[list[app_probe.Finding], list[str]]:
     """The findings of the base app on a fresh database at head, and its stderr's tail."""
-    with (
-        tempfile.TemporaryDirectory(prefix="gate_base_app_") as folder,
-        server.temporary_database("gate_base_app") as url,
-    ):
-        root = Path(folder)
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gate_base_app_")))
+        url = empty or stack.enter_context(server.temporary_database("gate_base_app"))
         try:
             extract(base, APP_FOLDER, root)
         except GitRefError as error:
