@@ -12,9 +12,10 @@ them (a NOT NULL column without a default, a renamed column, a tighter rule).
 
 It runs only where it can say something, and says why when it does not: no revision added
 since the base (the base app was released on this schema), the base not resolvable (a shallow
-clone, no remote), the head not upgrading (the upgrade check already failed), or a new revision
-declaring `breaks_previous_release` (a contract step, the same declaration as check 16: it
-says, with a reason, that no running release needs what it removes).
+clone, no remote), no `app/` at the base (no release to run), the head not upgrading (the
+upgrade check already failed), or a new revision declaring `breaks_previous_release` (a
+contract step, the same declaration as check 16: it says, with a reason, that no running
+release needs what it removes).
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from sqlalchemy import URL
 
 from tests.migrations.gate.engine import app_probe
 from tests.migrations.gate.engine.declarations import read_declaration
-from tests.migrations.gate.engine.git_ref import BaseRef, GitRefError, extract, resolve_base
+from tests.migrations.gate.engine.git_ref import (
+    BaseRef,
+    GitRefError,
+    extract,
+    resolve_base,
+    tree_id,
+)
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.revision_scope import revisions_new_since
 from tests.migrations.gate.failure import GateFailure
@@ -96,6 +103,8 @@ def check_base_release_app(
     new = revisions_new_since(history, base_ref, repo=base.repo).revisions
     if not new:
         return _note(f"no revision added since {base_ref} ({base.short}): the schema is the base's")
+    if tree_id(base, APP_FOLDER) is None:
+        return _note(f"{base_ref} ({base.short}) has no {APP_FOLDER}/: there is no release to run")
     declared = _declarations(history, new)
     if declared:
         lines = [f"  {line}" for line in declared]
