@@ -79,6 +79,26 @@ def test_a_required_column_without_default_fails_once_naming_the_revision(
     assert refused == ["POST /items: valid write refused (422)"], text
 
 
+def test_a_dropped_column_fails_on_the_5xx_with_the_app_s_stderr(
+    postgres_server: PostgresServer, scratch_database_url: URL, tmp_path: Path
+) -> None:
+    """Every route naming the column answers 500: one failure, one line per route."""
+    history = project_repository(tmp_path)
+    pull_request(history, "base_app_dropped_column")
+    with pytest.raises(GateFailure) as raised:
+        check_base_release_app(
+            postgres_server, history, "main", examples=10, empty=scratch_database_url
+        )
+    failure = raised.value
+    text = str(failure)
+    assert failure.revisions == ("ba5e0a000004",), text
+    routes = [line for line in failure.details if not line.startswith(" ")]
+    assert "GET /items: server error (500)" in routes, text
+    assert "POST /items: server error (500)" in routes, text
+    assert routes[-1] == "the app's stderr (last lines):", text
+    assert "UndefinedColumn) column items.quantity does not exist" in text, text
+
+
 def test_a_declared_contract_step_is_not_run_with_a_note(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:

@@ -39,7 +39,7 @@ NOT_A_REFUSAL = frozenset({404})
 """4xx answers positive data may rightly get: a generated id that does not exist."""
 APP_TARGET = "app.main:app"
 BODY_EXCERPT_CHARS = 300
-STDERR_TAIL_LINES = 20
+STDERR_TAIL_LINES = 12
 
 _LAUNCHER = """
 import sys
@@ -91,11 +91,16 @@ class ServedApp:
     _stderr: IO[bytes]
 
     def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> list[str]:
-        """The last `lines` lines the process wrote to stderr."""
+        """The last `lines` lines the process wrote to stderr, traceback frames left out.
+
+        Frames (the indented `File …` lines and their code) are the old release's internals;
+        the exception, its message and the SQL it names say what the new schema broke.
+        """
         self._stderr.flush()
         self._stderr.seek(0)
         text = self._stderr.read().decode(errors="replace")
-        return text.splitlines()[-lines:]
+        kept = [line for line in text.splitlines() if line.strip() and not line.startswith("  ")]
+        return kept[-lines:]
 
 
 def _free_port() -> int:
