@@ -17,6 +17,7 @@ from sqlalchemy import URL
 from app.models import Base
 from tests.migrations.gate.checks.base_release_app import CHECK, check_base_release_app
 from tests.migrations.gate.commands.pull_request import base_release_app_check, run_checks
+from tests.migrations.gate.engine import app_probe
 from tests.migrations.gate.engine.history import FIXTURE_HISTORIES, PROJECT_VERSIONS, History
 from tests.migrations.gate.failure import GateFailure
 from tests.support.git import git
@@ -138,3 +139,34 @@ def test_the_pull_request_command_runs_it(postgres_server: PostgresServer, tmp_p
     )
     assert failures == []
     assert any(line.startswith(f"{CHECK}: not run, no revision added") for line in passed)
+
+
+def test_an_app_that_does_not_start_is_reported_with_its_stderr(
+    scratch_database_url: URL, tmp_path: Path
+) -> None:
+    """No `app` package under the folder: the process exits, and its reason is in the error
+    (the head's `app` is never imported in its place)."""
+    with (
+        pytest.raises(app_probe.AppDidNotStartError) as raised,
+        app_probe.served(tmp_path, scratch_database_url, timeout=20),
+    ):
+        pytest.fail("an empty folder served an app")
+    text = str(raised.value)
+    assert "it exited with status" in text, text
+    assert "No module named 'app'" in text or "not from" in text, text
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "kind"),
+    [
+        ("POST", 201, None),
+        ("POST", 422, "valid write refused"),
+        ("PUT", 404, None),
+        ("PATCH", 409, "valid write refused"),
+        ("GET", 422, None),
+        ("GET", 503, "server error"),
+        ("DELETE", 500, "server error"),
+    ],
+)
+def test_what_counts_as_a_finding(method: str, status: int, kind: str | None) -> None:
+    assert app_probe.classify(method, status) == kind
