@@ -12,14 +12,19 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import URL
+from sqlalchemy import URL, Column, MetaData, String
 
-from app.models import Base
+from app.models import NAMING_CONVENTION, Base
 from tests.migrations.gate.checks.base_release_app import CHECK, check_base_release_app
-from tests.migrations.gate.commands.pull_request import base_release_app_check, run_checks
+from tests.migrations.gate.commands.pull_request import (
+    base_release_app_check,
+    check_pull_request,
+    run_checks,
+)
 from tests.migrations.gate.engine import app_probe
 from tests.migrations.gate.engine.history import FIXTURE_HISTORIES, PROJECT_VERSIONS, History
 from tests.migrations.gate.failure import GateFailure
+from tests.migrations.gate.report.matrix import Verdict
 from tests.support.git import git
 from tests.support.migrations import PROJECT_ROOT
 from tests.support.postgres import PostgresServer
@@ -139,6 +144,26 @@ def test_the_pull_request_command_runs_it(postgres_server: PostgresServer, tmp_p
     )
     assert failures == []
     assert any(line.startswith(f"{CHECK}: not run, no revision added") for line in passed)
+
+
+def test_the_pull_request_command_reports_one_failure_in_its_column(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """The models follow the revision (drift passes, the lint passes): the base app's refused
+    write is the one failure, in the `base-release-app` column on the new revision's row."""
+    history = project_repository(tmp_path)
+    pull_request(history, "base_app_required_column")
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    for table in Base.metadata.tables.values():
+        table.to_metadata(metadata)
+    metadata.tables["items"].append_column(Column("colour", String(30), nullable=False))
+    outcome = check_pull_request(
+        postgres_server, history, metadata, "main", extra_checks=[base_release_app_check]
+    )
+    assert [failure.check for failure in outcome.failures] == [CHECK], outcome.passed
+    failed = [cell for cell in outcome.matrix.cells if cell.verdict is Verdict.FAIL]
+    assert [(cell.check, cell.revision) for cell in failed] == [(CHECK, "ba5e0a000002")]
+    assert CHECK in outcome.matrix.text()
 
 
 def test_an_app_that_does_not_start_is_reported_with_its_stderr(
