@@ -17,6 +17,7 @@ defect in the schema gives one line per route it breaks, not one per example.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -38,19 +39,27 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 NOT_A_REFUSAL = frozenset({404})
 """4xx answers positive data may rightly get: a generated id that does not exist."""
 APP_TARGET = "app.main:app"
+PROBE_HEADER = "X-Gate-Probe"
 BODY_EXCERPT_CHARS = 300
 STDERR_TAIL_LINES = 12
 
 _LAUNCHER = """
 import sys
-root, target, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+root, target, port, token = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 sys.path.insert(0, root)
 package = __import__(target.split(".", 1)[0])
 where = getattr(package, "__file__", None) or ""
 if not where.startswith(root):
     raise SystemExit(f"imported {package.__name__} from {where!r}, not from {root!r}")
 import uvicorn
-uvicorn.run(target, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+uvicorn.run(
+    target,
+    host="127.0.0.1",
+    port=port,
+    log_level="warning",
+    access_log=False,
+    headers=[("X-Gate-Probe", token)],
+)
 """
 
 
@@ -110,15 +119,24 @@ def _free_port() -> int:
         return port
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], url: str, timeout: float) -> str | None:
-    """None once `url` answers 200; else why not (the process exited, or time ran out)."""
+def _wait_until_ready(
+    process: subprocess.Popen[bytes], url: str, token: str, timeout: float
+) -> str | None:
+    """None once `url` answers 200 with our token; else why not (exited, or time ran out).
+
+    The token (a header uvicorn adds to every response) proves the answer comes from this
+    process: the port was free when chosen, but another server may have taken it since.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return f"it exited with status {process.returncode}"
         try:
-            if requests.get(url, timeout=2).status_code == requests.codes.ok:
-                return None
+            response = requests.get(url, timeout=2)
+            if response.status_code == requests.codes.ok:
+                if response.headers.get(PROBE_HEADER) == token:
+                    return None
+                return f"another server answers on {url}"
         except requests.RequestException:
             pass
         time.sleep(0.2)
@@ -137,14 +155,15 @@ def served(
     port = _free_port()
     environment = dict(os.environ)
     environment["DATABASE_URL"] = database_url.render_as_string(hide_password=False)
-    command = [sys.executable, "-I", "-B", "-c", _LAUNCHER, str(root), APP_TARGET, str(port)]
+    token = secrets.token_hex(8)
+    command = [sys.executable, "-I", "-B", "-c", _LAUNCHER, str(root), APP_TARGET, str(port), token]
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             command, env=environment, stdout=subprocess.DEVNULL, stderr=stderr, cwd=root
         )
         try:
             app = ServedApp(base_url=f"http://127.0.0.1:{port}", _stderr=stderr)
-            why = _wait_until_ready(process, f"{app.base_url}/openapi.json", timeout)
+            why = _wait_until_ready(process, f"{app.base_url}/openapi.json", token, timeout)
             if why is not None:
                 tail = "\n".join(app.stderr_tail())
                 raise AppDidNotStartError(f"the app from {root} did not start: {why}\n{tail}")
