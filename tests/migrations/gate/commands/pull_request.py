@@ -3,10 +3,12 @@
 A fresh database upgraded to head one revision at a time (`checks/upgrade.py`), the strict
 drift check (`checks/drift.py`), then the squawk lint of only the revisions added since
 `git merge-base REF HEAD` (`checks/unsafe_ddl.py`), so old waived revisions do not block new
-work. One readable report, exit status 1 on any failure: on failure it starts with the matrix
-of revisions × checks, is appended to `$GITHUB_STEP_SUMMARY` as Markdown, and on GitHub Actions
-annotates each failure on its revision file. A revision that does not upgrade fails once; the
-drift check then says "not run" instead of failing on the same error.
+work, and the app of that merge-base served on a database at head and exercised through its
+OpenAPI (`checks/base_release_app.py`). One readable report, exit status 1 on any failure: on
+failure it starts with the matrix of revisions × checks, is appended to `$GITHUB_STEP_SUMMARY`
+as Markdown, and on GitHub Actions annotates each failure on its revision file. A revision that
+does not upgrade fails once; the drift check and the base app then say "not run" instead of
+failing on the same error.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class PullRequestContext:
     history: History
     head_url: URL
     base_ref: str
+    head_upgrades: bool = True
+    """False when a revision did not upgrade: checks that need the head say "not run"."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,20 @@ def lint_new_revisions_check(context: PullRequestContext) -> Judged:
     return Judged(CHECK, scope.revisions, [f"squawk lint: {scope.description}", *advice])
 
 
-PULL_REQUEST_CHECKS: list[PullRequestCheck] = [lint_new_revisions_check]
+def base_release_app_check(context: PullRequestContext) -> Judged:
+    """The base ref's app served on a database at head (`checks/base_release_app.py`)."""
+    from tests.migrations.gate.checks.base_release_app import (  # noqa: PLC0415 - schemathesis
+        CHECK,
+        check_base_release_app,
+    )
+
+    verdict = check_base_release_app(
+        context.server, context.history, context.base_ref, head_upgrades=context.head_upgrades
+    )
+    return Judged(CHECK, verdict.revisions, verdict.lines)
+
+
+PULL_REQUEST_CHECKS: list[PullRequestCheck] = [lint_new_revisions_check, base_release_app_check]
 """What the command runs after the drift check; append to extend."""
 
 
@@ -113,7 +130,9 @@ def check_pull_request(
     with server.temporary_database("gate_drift") as url:
         upgraded = walk_upgrades(history, server, empty=url)
         cells += [Cell(UPGRADE, revision, Verdict.PASS) for revision in upgraded.reached]
-        context = PullRequestContext(server, history, url, base_ref)
+        context = PullRequestContext(
+            server, history, url, base_ref, head_upgrades=upgraded.failure is None
+        )
 
         def drift(context: PullRequestContext) -> Judged:
             check_drift(context.server, context.history, context.head_url, metadata)

@@ -36,6 +36,7 @@ COLUMN_ORDER = (
     "previous-release",
     "sequences",
     "lock-holds",
+    "base-release-app",
     "pytest-alembic",
 )
 """The README's check table order; a check not listed here comes after these, by name."""
