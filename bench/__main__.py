@@ -18,11 +18,15 @@ from bench.baseline import checkout
 from bench.environment import describe
 from bench.gate_speed import run_gate_benchmark
 from bench.loadgen import choose
+from bench.mariadb_drivers import DEFAULT_URL as DEFAULT_MARIADB_URL
+from bench.mariadb_drivers import run_driver_benchmark
 from bench.migration_cost import run_migration_benchmark
 from bench.postgres import benchmark_server
 from bench.server import ServerSettings, fastest_settings
 
 BENCHMARKS = ("api", "migrations", "gate")
+OPTIONAL = ("mariadb-drivers",)
+"""Run only when named in `--only`: they need a server the default run does not (MariaDB)."""
 
 
 def _variant(text: str) -> tuple[str, dict[str, str]]:
@@ -38,6 +42,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short smoke run (~2 min)")
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
     parser.add_argument("--database-url", help="server to use (else BENCH_DATABASE_URL, ...)")
+    parser.add_argument(
+        "--mariadb-url",
+        default=DEFAULT_MARIADB_URL,
+        help=f"MariaDB server for --only mariadb-drivers (default {DEFAULT_MARIADB_URL})",
+    )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
         "--variant",
@@ -74,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     # A terminated run still stops its servers and drops its databases (the `with` blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chosen = {name.strip() for name in arguments.only.split(",") if name.strip()}
-    unknown = chosen - set(BENCHMARKS)
+    unknown = chosen - set(BENCHMARKS) - set(OPTIONAL)
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     started = time.monotonic()
@@ -84,6 +93,12 @@ def main(argv: list[str] | None = None) -> None:
 
     mode = "quick" if arguments.quick else "full"
     out(f"# Benchmarks ({mode}): python -m bench {' '.join(sys.argv[1:])}".rstrip())
+    if "mariadb-drivers" in chosen:
+        run_driver_benchmark(arguments.mariadb_url, 2 if arguments.quick else 6, out)
+        out("")
+    if not chosen & set(BENCHMARKS):
+        out(f"(total {time.monotonic() - started:.0f}s)")
+        return
     with benchmark_server(arguments.database_url) as server:
         for line in describe(server.admin_url):
             out(line)
