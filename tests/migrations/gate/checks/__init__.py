@@ -8,6 +8,7 @@ fixture histories.
 
 from __future__ import annotations
 
+from tests.migrations.gate.checks.app_privileges import AppPrivileges
 from tests.migrations.gate.checks.atomic_failure import AtomicFailure
 from tests.migrations.gate.checks.lock_timeout import LockTimeout
 from tests.migrations.gate.checks.no_trace import NoTrace
@@ -25,4 +26,5 @@ STEP_CHECKS: tuple[StepCheck, ...] = (
     Stairway(),
     PreviousRelease(),
     Sequences(),
+    AppPrivileges(),
 )

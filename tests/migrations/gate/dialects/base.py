@@ -182,3 +182,26 @@ class Dialect(Protocol):
     def knows_lint_rule(self, rule: str) -> bool:
         """Whether `rule` is a rule of the linter (so a waiver can name it)."""
         ...
+
+    def prepare_app_role(self, connection: Connection) -> None:
+        """Create the app role if missing; give it this database as production gives it one:
+        connect, use the schema, and the migrating user's default privileges (commits)."""
+        ...
+
+    def become_app_role(self, connection: Connection) -> None:
+        """Act as the app role until the connection's transaction ends."""
+        ...
+
+    def missing_app_privileges(
+        self, connection: Connection, tables: list[str]
+    ) -> dict[str, list[str]]:
+        """What the app role lacks on each of `tables` to use its rows (empty: nothing)."""
+        ...
+
+    def row_security(self, connection: Connection, tables: list[str]) -> dict[str, str]:
+        """The tables of `tables` with row-level security on, described."""
+        ...
+
+    def is_insufficient_privilege(self, error: BaseException) -> bool:
+        """Whether `error` is the server refusing a statement for lack of privilege."""
+        ...

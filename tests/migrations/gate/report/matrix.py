@@ -35,6 +35,7 @@ COLUMN_ORDER = (
     "model-registration",
     "previous-release",
     "sequences",
+    "app-privileges",
     "pytest-alembic",
 )
 """The README's check table order; a check not listed here comes after these, by name."""
