@@ -83,6 +83,7 @@ def test_project_history_passes_every_step_check(
         "prev_compatible",
         "prev_contract_declared",
         "sequence_restarted",
+        "privileges_granted",
     ],
 )
 def test_correct_histories_pass_the_walk(
@@ -170,6 +171,14 @@ def test_correct_histories_pass_the_walk(
         (
             "sequence_behind",
             ("sequences", "5e0000000bad", "the sequence of widgets.id is behind the rows"),
+        ),
+        (
+            "privileges_revoked",
+            ("app-privileges", "9b0000000002", "parts: lacks INSERT, UPDATE, DELETE"),
+        ),
+        (
+            "privileges_row_security",
+            ("app-privileges", "9c0000000002", "widgets: SELECT sees 0 of its"),
         ),
     ],
 )
