@@ -66,3 +66,42 @@ END
 $$
 """
 """Creates a login role `{role}` unless the cluster has it; safe when two sessions race."""
+
+
+ADOPT_OBJECTS = """
+DO $$
+DECLARE
+    object record;
+BEGIN
+    FOR object IN
+        SELECT format('ALTER %s %s OWNER TO {owner}',
+                      CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                                     WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                      c.oid::regclass) AS statement
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+          AND c.relowner <> '{owner}'::regrole
+          -- a serial or identity sequence follows its table
+          AND NOT EXISTS (SELECT FROM pg_depend d
+                          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                            AND d.deptype IN ('a', 'i') AND c.relkind = 'S')
+        UNION ALL
+        SELECT format('ALTER %s %s OWNER TO {owner}',
+                      CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype)
+        FROM pg_type t
+        JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')
+          AND t.typowner <> '{owner}'::regrole
+    LOOP
+        EXECUTE object.statement;
+    END LOOP;
+END
+$$
+"""
+"""Hands every table, view, sequence, enum and domain of public to `{owner}`.
+
+For a database that was migrated as another role before the roles existed (an embedded
+`.pgdata` from before least privilege): `items_owner` must own what it migrates, the version
+table included. Functions and triggers' functions are left to a DBA.
+"""
