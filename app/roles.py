@@ -44,11 +44,18 @@ def grant_statements(database: str, owner: str = OWNER_ROLE, app: str = APP_ROLE
     return [
         f'ALTER DATABASE "{database}" OWNER TO {owner}',
         f'REVOKE CREATE, TEMPORARY ON DATABASE "{database}" FROM PUBLIC',
-        f'GRANT CONNECT ON DATABASE "{database}" TO {app}',
         f"ALTER SCHEMA public OWNER TO {owner}",
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-        f"GRANT USAGE ON SCHEMA public TO {app}",
         *default_privilege_statements(owner, app),
+        *app_grant_statements(database, app),
+    ]
+
+
+def app_grant_statements(database: str, app: str = APP_ROLE) -> list[str]:
+    """What `app` needs on what exists now: connect, use schema public, rows and sequences."""
+    return [
+        f'GRANT CONNECT ON DATABASE "{database}" TO {app}',
+        f"GRANT USAGE ON SCHEMA public TO {app}",
         f"GRANT {', '.join(TABLE_PRIVILEGES)} ON ALL TABLES IN SCHEMA public TO {app}",
         f"GRANT {', '.join(SEQUENCE_PRIVILEGES)} ON ALL SEQUENCES IN SCHEMA public TO {app}",
     ]
@@ -58,14 +65,15 @@ CREATE_ROLE_IF_MISSING = """
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-        CREATE ROLE {role} LOGIN;
+        CREATE ROLE {role} {options};
     END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
     NULL;  -- another session created it between the test and the CREATE
 END
 $$
 """
-"""Creates a login role `{role}` unless the cluster has it; safe when two sessions race."""
+"""Creates role `{role}` (`{options}`: `LOGIN`, `NOLOGIN`) unless the cluster has it; safe when
+two sessions race."""
 
 
 ADOPT_OBJECTS = """

@@ -92,7 +92,7 @@ def ensure_roles(database_url: URL) -> None:
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for role in (OWNER_ROLE, APP_ROLE):
-                connection.execute(text(CREATE_ROLE_IF_MISSING.format(role=role)))
+                connection.execute(text(CREATE_ROLE_IF_MISSING.format(role=role, options="LOGIN")))
             for statement in grant_statements(database):
                 connection.execute(text(statement))
             connection.execute(text(ADOPT_OBJECTS.format(owner=OWNER_ROLE)))

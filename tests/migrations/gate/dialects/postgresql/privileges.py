@@ -16,19 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from app.roles import APP_ROLE, TABLE_PRIVILEGES
-
-_CREATE_ROLE_IF_MISSING = f"""
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-        CREATE ROLE {APP_ROLE} NOLOGIN;
-    END IF;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;  -- another session created it between the test and the CREATE
-END
-$$
-"""
+from app.roles import APP_ROLE, CREATE_ROLE_IF_MISSING, TABLE_PRIVILEGES
 
 _MISSING_TABLE_PRIVILEGES = text("""
 SELECT c.relname, p.privilege
@@ -75,7 +63,7 @@ def prepare_app_role(connection: Connection) -> None:
         str(connection.scalar(text("SELECT current_database()")))
     )
     statements = [
-        _CREATE_ROLE_IF_MISSING,
+        CREATE_ROLE_IF_MISSING.format(role=APP_ROLE, options="NOLOGIN"),
         f"GRANT CONNECT ON DATABASE {database} TO {APP_ROLE}",
         f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {', '.join(TABLE_PRIVILEGES)} "
