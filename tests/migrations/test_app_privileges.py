@@ -65,3 +65,21 @@ def test_row_level_security_without_a_policy_fails(
     assert "row-level security policy" in text  # PostgreSQL's refusal of the app's INSERT
     assert "row-level security enabled and forced, no policies" in text
     assert "CREATE POLICY" in text
+
+
+def test_a_table_the_app_role_owns_fails(
+    postgres_server: PostgresServer, scratch_database_url: URL
+) -> None:
+    """It can use the rows, and could also ALTER or DROP the table: not least privilege."""
+    with pytest.raises(GateFailure) as raised:
+        walk_history(
+            fixture_history("privileges_other_owner"),
+            postgres_server,
+            [AppPrivileges()],
+            scratch=scratch_database_url,
+        )
+    failure = raised.value
+    text = str(failure)
+    assert (failure.check, failure.revision) == ("app-privileges", "9d0000000002"), text
+    assert "parts: is owned by items_app, so the app role could ALTER or DROP it" in text
+    assert "OWNER TO items_owner" in text

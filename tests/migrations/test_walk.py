@@ -177,6 +177,10 @@ def test_correct_histories_pass_the_walk(
             ("app-privileges", "9b0000000002", "parts: lacks INSERT, UPDATE, DELETE"),
         ),
         (
+            "privileges_other_owner",
+            ("app-privileges", "9d0000000002", "parts: is owned by items_app"),
+        ),
+        (
             "privileges_row_security",
             ("app-privileges", "9c0000000002", "widgets: SELECT sees 0 of its"),
         ),

@@ -42,13 +42,15 @@ CHECK = "app-privileges"
 _AT_PLACE = "WHERE ctid = CAST(:place AS tid)"
 """The row a probe wrote, by its physical place: works on a table without a primary key."""
 HOW_TO_FIX = (
-    "the app role must be able to SELECT, INSERT, UPDATE and DELETE in every table (and USE its "
-    "sequences). Create tables as the migrating role (items_owner), whose default privileges "
-    "grant that (`ALTER DEFAULT PRIVILEGES FOR ROLE items_owner IN SCHEMA public GRANT SELECT, "
-    "INSERT, UPDATE, DELETE ON TABLES TO items_app` and `... GRANT USAGE, SELECT ON SEQUENCES "
-    'TO items_app`, README "Roles"); do not REVOKE from items_app; or grant in the revision: '
-    "`GRANT SELECT, INSERT, UPDATE, DELETE ON <table> TO items_app`. With row-level security, "
-    "add a policy for items_app (`CREATE POLICY … TO items_app USING (…) WITH CHECK (…)`)"
+    "the app role (items_app) must be able to SELECT, INSERT, UPDATE and DELETE in every table "
+    "and USE its sequences, and own none of them. Create tables as the migrating role "
+    "(items_owner), whose default privileges grant exactly that (`ALTER DEFAULT PRIVILEGES FOR "
+    "ROLE items_owner IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "
+    'items_app` and `... GRANT USAGE, SELECT ON SEQUENCES TO items_app`, README "Roles"); do '
+    "not REVOKE from items_app nor hand it a table (`ALTER TABLE … OWNER TO items_owner`); or "
+    "grant in the revision: `GRANT SELECT, INSERT, UPDATE, DELETE ON <table> TO items_app`. With "
+    "row-level security, add a policy for items_app (`CREATE POLICY … TO items_app USING (…) "
+    "WITH CHECK (…)`)"
 )
 
 
@@ -226,7 +228,7 @@ class AppPrivileges(StepCheckBase):
             probe = _Probe(
                 dialect=dialect,
                 lacking=frozenset(lacking),
-                problems={table: [f"lacks {', '.join(what)}"] for table, what in lacking.items()},
+                problems={table: list(wrong) for table, wrong in lacking.items()},
                 done=[],
                 unprobed={},
             )

@@ -195,7 +195,8 @@ class Dialect(Protocol):
     def missing_app_privileges(
         self, connection: Connection, tables: list[str]
     ) -> dict[str, list[str]]:
-        """What the app role lacks on each of `tables` to use its rows (empty: nothing)."""
+        """What is wrong with the app role on each of `tables`: a privilege it lacks to use the
+        rows, or ownership that would let it change the table (empty: nothing)."""
         ...
 
     def row_security(self, connection: Connection, tables: list[str]) -> dict[str, str]:

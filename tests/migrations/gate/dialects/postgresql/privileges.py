@@ -42,6 +42,16 @@ WHERE n.nspname = 'public' AND c.relname = ANY(:tables)
   AND CASE WHEN s.relkind = 'S' THEN NOT has_sequence_privilege(:role, s.oid, 'USAGE') END
 ORDER BY 1, 2
 """)
+# A table the app role owns (or owns through a role it is a member of): it could ALTER or DROP
+# it, which is exactly what least privilege takes away.
+_OWNED_BY_THE_APP = text("""
+SELECT c.relname, pg_get_userbyid(c.relowner)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname = ANY(:tables)
+  AND pg_has_role(:role, c.relowner, 'USAGE')
+ORDER BY 1
+""")
 _ROW_SECURITY = text("""
 SELECT c.relname, c.relforcerowsecurity,
        (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)
@@ -76,18 +86,23 @@ def prepare_app_role(connection: Connection) -> None:
 
 
 def missing_privileges(connection: Connection, tables: list[str]) -> dict[str, list[str]]:
-    """For each of `tables` the app role cannot fully use: what it lacks, in PostgreSQL's words
-    (`INSERT`, `USAGE on sequence parts_id_seq`, `USAGE on schema public`)."""
-    missing: dict[str, list[str]] = {}
+    """For each of `tables` the app role cannot fully use, or could change: what is wrong, one
+    phrase each (`lacks INSERT, USAGE on sequence parts_id_seq`; `is owned by items_app …`)."""
+    lacks: dict[str, list[str]] = {}
     role = {"role": APP_ROLE, "tables": tables}
     if not connection.scalar(text("SELECT has_schema_privilege(:role, 'public', 'USAGE')"), role):
-        return {table: ["USAGE on schema public"] for table in tables}
+        return {table: ["lacks USAGE on schema public"] for table in tables}
     privileges = {**role, "privileges": list(TABLE_PRIVILEGES)}
     for table, privilege in connection.execute(_MISSING_TABLE_PRIVILEGES, privileges):
-        missing.setdefault(str(table), []).append(str(privilege))
+        lacks.setdefault(str(table), []).append(str(privilege))
     for table, sequence in connection.execute(_MISSING_SEQUENCE_USAGE, role):
-        missing.setdefault(str(table), []).append(f"USAGE on sequence {sequence}")
-    return missing
+        lacks.setdefault(str(table), []).append(f"USAGE on sequence {sequence}")
+    wrong = {table: [f"lacks {', '.join(what)}"] for table, what in lacks.items()}
+    for table, owner in connection.execute(_OWNED_BY_THE_APP, role):
+        wrong.setdefault(str(table), []).append(
+            f"is owned by {owner}, so the app role could ALTER or DROP it"
+        )
+    return wrong
 
 
 def row_security(connection: Connection, tables: list[str]) -> dict[str, str]:
