@@ -35,19 +35,21 @@ def app_as_app_role(postgres_server: PostgresServer, head_template: str) -> Iter
     password = secrets.token_hex(16)
     with postgres_server.temporary_database("items_privileges", template=head_template) as url:
         engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-        with engine.connect() as admin:
-            admin.execute(text(CREATE_ROLE_IF_MISSING.format(role=APP_ROLE, options="NOLOGIN")))
-            admin.execute(
-                text(f"CREATE ROLE {login} LOGIN PASSWORD '{password}' IN ROLE {APP_ROLE}")
-            )
-            for statement in app_grant_statements(str(url.database)):
-                admin.execute(text(statement))
-        app_url = url.set(username=login, password=password)
-        app = create_app(Settings(database_url=app_url.render_as_string(hide_password=False)))
+        app: FastAPI | None = None
         try:
+            with engine.connect() as admin:
+                admin.execute(text(CREATE_ROLE_IF_MISSING.format(role=APP_ROLE, options="NOLOGIN")))
+                admin.execute(
+                    text(f"CREATE ROLE {login} LOGIN PASSWORD '{password}' IN ROLE {APP_ROLE}")
+                )
+                for statement in app_grant_statements(str(url.database)):
+                    admin.execute(text(statement))
+            app_url = url.set(username=login, password=password)
+            app = create_app(Settings(database_url=app_url.render_as_string(hide_password=False)))
             yield app
         finally:
-            database_of(app).dispose()
+            if app is not None:
+                database_of(app).dispose()
             with engine.connect() as admin:
                 admin.execute(text(f"DROP ROLE IF EXISTS {login}"))
             engine.dispose()
