@@ -65,7 +65,9 @@ def serving(environment: Mapping[str, str]) -> Iterator[str]:
 
 
 def without_database_url() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    # MIGRATION_DATABASE_URL blank, not absent: a .env may name one, and must not win here.
+    kept = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    return {**kept, "MIGRATION_DATABASE_URL": ""}
 
 
 @pytest.mark.slow
@@ -86,7 +88,11 @@ def test_serve_uses_database_url_and_migrates_it(
     embedded_data = tmp_path / "must-not-be-created"
     with postgres_server.temporary_database("items_serve") as url:
         rendered = url.render_as_string(hide_password=False)
-        environment = {"DATABASE_URL": rendered, "EMBEDDED_PGDATA": str(embedded_data)}
+        environment = {
+            "DATABASE_URL": rendered,
+            "MIGRATION_DATABASE_URL": "",  # migrate there too, whatever a .env says
+            "EMBEDDED_PGDATA": str(embedded_data),
+        }
         with serving(environment) as base_url:
             response = httpx.post(f"{base_url}/items", json={"name": "mug", "price": 1.0})
             assert response.status_code == status.HTTP_201_CREATED
@@ -97,7 +103,11 @@ def test_serve_uses_database_url_and_migrates_it(
 def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServer) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with postgres_server.temporary_database("items_cli") as url:
-        environment = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+        environment = {
+            **os.environ,
+            "DATABASE_URL": url.render_as_string(hide_password=False),
+            "MIGRATION_DATABASE_URL": "",  # migrate there, whatever a .env says
+        }
 
         def alembic_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
             return run_module("app.alembic_cli", *arguments, env=environment, timeout=120)
