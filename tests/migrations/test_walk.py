@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import URL
 
 from tests.migrations.gate.checks import STEP_CHECKS
+from tests.migrations.gate.checks.app_privileges import AppPrivileges, PrivilegesOutcome
 from tests.migrations.gate.checks.atomic_failure import AtomicFailure, FailureOutcome
 from tests.migrations.gate.checks.lock_timeout import LockTimeout, LockWaitOutcome
 from tests.migrations.gate.checks.populated_upgrade import PopulatedOutcome, PopulatedUpgrade
@@ -70,6 +71,10 @@ def test_project_history_passes_every_step_check(
         part_way = render_revision(history, report.step.revision, "up").commits_part_way
         assert outcome.rolled_back == (not part_way)
         assert (outcome.rerun_schema is not None) == part_way
+        privileges = report.observed(AppPrivileges.name, PrivilegesOutcome)
+        assert privileges is not None
+        assert set(report.tables) <= set(privileges.round_tripped), privileges
+        assert not privileges.unprobed, privileges
     lock_waits = [r.observed(LockTimeout.name, LockWaitOutcome) for r in reports]
     assert any(wait is not None and wait.gave_up for wait in lock_waits)
 

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, func, literal_column, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import Label
 
 from tests.migrations.gate.dialects.base import Dialect
 from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
@@ -106,19 +107,16 @@ def _insert(
         values = dict(generated.values)
         if not _point_at_parents(spec, generated, values, written):
             continue
-        insert = spec.table.insert().values(values).returning(*spec.table.columns)
+        ctid: Label[Any] = literal_column("ctid").label("_gate_ctid")
+        insert = spec.table.insert().values(values).returning(*spec.table.columns, ctid)
         try:
             with connection.begin_nested():
-                row = connection.execute(insert).mappings().one()
-                place = connection.scalar(
-                    select(literal_column("ctid"))
-                    .select_from(spec.table)
-                    .where(*(spec.table.c[key] == row[key] for key in spec.key_columns))
-                )
+                row = dict(connection.execute(insert).mappings().one())
         except DBAPIError as refused:
             error = error or refused
             continue
-        written[spec.name] = [dict(row)]
+        place = row.pop("_gate_ctid")
+        written[spec.name] = [row]
         return str(place), None
     return None, error
 
@@ -250,7 +248,8 @@ class AppPrivileges(StepCheckBase):
                 check=CHECK,
                 problem=(
                     f"after upgrading to {step.revision}, the app role cannot use "
-                    f"{', '.join(sorted(probe.problems))} ({context.history.name})"
+                    f"{', '.join(sorted(probe.problems))} as it must: every row, and no DDL "
+                    f"({context.history.name})"
                 ),
                 how_to_fix=HOW_TO_FIX,
                 revision=step.revision,
