@@ -1,10 +1,11 @@
 """Alembic's environment: how every upgrade, downgrade and autogenerate reaches PostgreSQL.
 
 What it guarantees, online and offline alike:
-- the URL comes from `DATABASE_URL` through `app.settings` (or `sqlalchemy.url` when a tool sets
-  one); every setting is read through `app.settings.Settings`, so `.env` works as the environment
-  does, and a caller with settings of its own hands them in as `config.attributes["settings"]`;
-  a connection or engine handed in through `config.attributes["connection"]` is used
+- the URL comes from `MIGRATION_DATABASE_URL` (the role that owns the schema), else
+  `DATABASE_URL`, through `app.settings` (or `sqlalchemy.url` when a tool sets one); every
+  setting is read through `app.settings.Settings`, so `.env` works as the environment does,
+  and a caller with settings of its own hands them in as `config.attributes["settings"]`; a
+  connection or engine handed in through `config.attributes["connection"]` is used
   as is (pytest-alembic and the migration gate rely on this);
 - `lock_timeout` and `statement_timeout` are set before any DDL, and appear in `--sql` output,
   so a migration gives up instead of queueing behind a long transaction and stalling the table;
@@ -74,12 +75,13 @@ def configure_options() -> dict[str, Any]:
 
 
 def database_url() -> str:
-    """`sqlalchemy.url` if a tool set one, else the service's `DATABASE_URL`."""
-    url = config.get_main_option("sqlalchemy.url") or settings().database_url
+    """`sqlalchemy.url` if a tool set one, else the migration URL: `MIGRATION_DATABASE_URL`
+    (the schema's owner), else `DATABASE_URL`."""
+    url = config.get_main_option("sqlalchemy.url") or settings().migration_url
     if not url:
         raise RuntimeError(
-            "No database to migrate: set DATABASE_URL (for example "
-            "postgresql://postgres@127.0.0.1:5432/items) or pass a connection in "
+            "No database to migrate: set MIGRATION_DATABASE_URL or DATABASE_URL (for example "
+            "postgresql://items_owner@127.0.0.1:5432/items) or pass a connection in "
             'config.attributes["connection"].'
         )
     return normalise_database_url(url).render_as_string(hide_password=False)

@@ -1,7 +1,8 @@
 """`python -m app.alembic_cli <alembic arguments>`: Alembic against the service's database.
 
-The same database `python -m app.serve` uses: `DATABASE_URL` when set, else the embedded
-PostgreSQL in `.pgdata/`, so `revision --autogenerate` works on a machine with only Python.
+The same database `python -m app.serve` uses, reached as the migrations reach it:
+`MIGRATION_DATABASE_URL`, else `DATABASE_URL`, else the embedded PostgreSQL in `.pgdata/` as
+`items_owner`, so `revision --autogenerate` works on a machine with only Python.
 `nox -s alembic -- revision --autogenerate -m "add items.colour"` is the usual way in. The
 settings (environment and `.env`) reach `env.py` as they are, through the Alembic config.
 """

@@ -29,11 +29,12 @@ class DatabaseAheadError(RuntimeError):
 
 
 def database_revisions(settings: Settings) -> tuple[str, ...]:
-    """The revisions `alembic_version` holds (none for a database never migrated)."""
-    if settings.database_url is None:
+    """The revisions `alembic_version` holds (none for a database never migrated), read where
+    the serve command migrates (the migration URL)."""
+    if settings.migration_url is None:
         raise ValueError("no DATABASE_URL to read the schema version from")
     engine = create_engine(
-        normalise_database_url(settings.database_url),
+        normalise_database_url(settings.migration_url),
         poolclass=pool.NullPool,
         connect_args={"connect_timeout": settings.db_connect_timeout},
     )

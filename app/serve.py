@@ -3,7 +3,10 @@
 With `DATABASE_URL` set, that server is used and nothing else is started. Without it, an embedded
 PostgreSQL from the `pgserver` wheel is started with its data in `.pgdata/` (git-ignored; set
 `EMBEDDED_PGDATA` to keep it elsewhere), so a machine with nothing but Python can run the
-service, and its items survive restarts.
+service, and its items survive restarts. That server is set up as production is (README "Roles"):
+migrations run as `items_owner`, the API as `items_app`, which cannot change the schema.
+
+With `MIGRATION_DATABASE_URL` set too, the upgrade runs there and the API on `DATABASE_URL`.
 
 A database that newer code migrated (its revision is not in `alembic/versions`) is left alone:
 the command says which revision it is at and what to do, and exits with status 3.
@@ -15,15 +18,23 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import create_engine, make_url, pool, text
+from sqlalchemy import URL, create_engine, make_url, pool, text
 
 from app.main import create_app
+from app.roles import (
+    ADOPT_OBJECTS,
+    APP_ROLE,
+    CREATE_ROLE_IF_MISSING,
+    OWNER_ROLE,
+    grant_statements,
+)
 from app.schema_version import (
     DATABASE_AHEAD_EXIT_STATUS,
     DatabaseAheadError,
@@ -35,8 +46,9 @@ EMBEDDED_DATABASE = "items"
 
 
 @contextmanager
-def embedded_postgres(data_dir: Path) -> Iterator[str]:
-    """Start (or reuse) the embedded server in `data_dir`; yield a URL to its `items` database.
+def embedded_postgres(data_dir: Path) -> Iterator[EmbeddedDatabase]:
+    """Start (or reuse) the embedded server in `data_dir`; yield its `items` database's URLs,
+    one for migrating as `items_owner`, one for serving as `items_app`.
 
     The server stops when the last process using it exits; the data directory stays.
     """
@@ -47,9 +59,45 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     try:
         admin_url = normalise_database_url(server.get_uri())
         ensure_database(admin_url.render_as_string(hide_password=False), EMBEDDED_DATABASE)
-        yield admin_url.set(database=EMBEDDED_DATABASE).render_as_string(hide_password=False)
+        database_url = admin_url.set(database=EMBEDDED_DATABASE)
+        ensure_roles(database_url)
+        yield EmbeddedDatabase(
+            migration_url=database_url.set(username=OWNER_ROLE, password=None).render_as_string(
+                hide_password=False
+            ),
+            app_url=database_url.set(username=APP_ROLE, password=None).render_as_string(
+                hide_password=False
+            ),
+        )
     finally:
         server.cleanup()
+
+
+@dataclass(frozen=True)
+class EmbeddedDatabase:
+    """The embedded database, as the migrations reach it and as the app does."""
+
+    migration_url: str
+    """As `items_owner`, who owns the schema."""
+    app_url: str
+    """As `items_app`, who may only use rows."""
+
+
+def ensure_roles(database_url: URL) -> None:
+    """Create `items_owner` and `items_app` (login roles; the embedded server trusts its local
+    socket, so no password) unless they exist, and set the database up for them (`app.roles`):
+    the owner owns the schema and everything in it, the app gets rows and sequences only."""
+    engine = create_engine(database_url, poolclass=pool.NullPool)
+    database = str(database_url.database)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for role in (OWNER_ROLE, APP_ROLE):
+                connection.execute(text(CREATE_ROLE_IF_MISSING.format(role=role, options="LOGIN")))
+            for statement in grant_statements(database):
+                connection.execute(text(statement))
+            connection.execute(text(ADOPT_OBJECTS.format(owner=OWNER_ROLE)))
+    finally:
+        engine.dispose()
 
 
 def ensure_database(admin_url: str, name: str) -> None:
@@ -81,7 +129,7 @@ def alembic_config(settings: Settings, config: Config | None = None) -> Config:
 
 
 def upgrade_to_head(settings: Settings) -> None:
-    """Run `alembic upgrade head` on `settings.database_url`, unless the database is ahead.
+    """Run `alembic upgrade head` on `settings.migration_url`, unless the database is ahead.
 
     The check runs again if the upgrade cannot find a revision, in case newer code migrated the
     database between the check and the upgrade.
@@ -96,7 +144,8 @@ def upgrade_to_head(settings: Settings) -> None:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Migrate, then run uvicorn until interrupted, on the app built from `settings`."""
+    """Migrate (on the migration URL), then run uvicorn until interrupted, on the app built from
+    `settings` (on `DATABASE_URL`)."""
     with database(settings) as served:
         assert served.database_url is not None
         upgrade_to_head(served)
@@ -107,13 +156,18 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
 @contextmanager
 def database(settings: Settings) -> Iterator[Settings]:
-    """`settings` when they name a database; else a copy naming the embedded server's database,
-    which runs for the `with` block."""
+    """`settings` when they name a database; else a copy naming the embedded server's database
+    (migrations as `items_owner`, the app as `items_app`), which runs for the `with` block."""
     if settings.database_url is not None:
         yield settings
         return
-    with embedded_postgres(settings.embedded_pgdata) as url:
-        yield settings.model_copy(update={"database_url": url})
+    with embedded_postgres(settings.embedded_pgdata) as embedded:
+        yield settings.model_copy(
+            update={
+                "database_url": embedded.app_url,
+                "migration_database_url": embedded.migration_url,
+            }
+        )
 
 
 def main() -> None:

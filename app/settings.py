@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL. Unset: `python -m app.serve` starts an embedded server.",
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL migrations run on, as the role that owns the schema "
+        '(`items_owner`, README "Roles"); `DATABASE_URL` then names the app\'s role '
+        "(`items_app`, rows only). Unset: migrations use `DATABASE_URL` too.",
+    )
     db_pool_size: int = Field(default=10, ge=1, le=1000)
     db_max_overflow: int = Field(default=0, ge=0, le=1000)
     db_pool_timeout: float = Field(
@@ -114,7 +120,7 @@ class Settings(BaseSettings):
         "databases. Unset: Docker through testcontainers, else the embedded server.",
     )
 
-    @field_validator("database_url", "test_database_url")
+    @field_validator("database_url", "migration_database_url", "test_database_url")
     @classmethod
     def _use_psycopg2(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -136,6 +142,12 @@ class Settings(BaseSettings):
                 "DB_POOL_SIZE"
             )
         return self
+
+    @property
+    def migration_url(self) -> str | None:
+        """Where migrations run: `MIGRATION_DATABASE_URL`, else `DATABASE_URL` (one role for
+        both, as a single-URL setup always had)."""
+        return self.migration_database_url or self.database_url
 
     @property
     def pool_capacity(self) -> int:

@@ -14,6 +14,7 @@ from tests.support.cli import run_module
 
 DOTENV = """\
 DATABASE_URL=postgres://someone@db.example/items
+MIGRATION_DATABASE_URL=postgres://owner@db.example/items
 MIGRATION_LOCK_TIMEOUT=7s
 MIGRATION_STATEMENT_TIMEOUT=2min
 EMBEDDED_PGDATA=/srv/items-pgdata
@@ -35,6 +36,7 @@ def dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_dotenv_file_sets_every_setting(dotenv: Path) -> None:
     settings = Settings(_env_file=dotenv)
     assert settings.database_url == "postgresql+psycopg2://someone@db.example/items"
+    assert settings.migration_url == "postgresql+psycopg2://owner@db.example/items"
     assert settings.migration_lock_timeout == "7s"
     assert settings.migration_statement_timeout == "2min"
     assert settings.embedded_pgdata == Path("/srv/items-pgdata")
@@ -70,6 +72,8 @@ def test_copying_the_example_env_file_keeps_the_embedded_servers(
     server that may not exist, and so silently switch the embedded PostgreSQL off."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MIGRATION_DATABASE_URL", raising=False)
     settings = Settings(_env_file=PROJECT_ROOT / ".env.example")
     assert settings.database_url is None
+    assert settings.migration_url is None
     assert settings.test_database_url is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -15,7 +16,9 @@ import httpx
 import pytest
 from alembic.script import ScriptDirectory
 from fastapi import status
+from sqlalchemy import create_engine, pool, text
 
+from app.roles import grant_statements
 from tests.support.cli import run_module
 from tests.support.migrations import PROJECT_ROOT, alembic_config
 from tests.support.postgres import PostgresServer
@@ -62,7 +65,9 @@ def serving(environment: Mapping[str, str]) -> Iterator[str]:
 
 
 def without_database_url() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    # MIGRATION_DATABASE_URL blank, not absent: a .env may name one, and must not win here.
+    kept = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    return {**kept, "MIGRATION_DATABASE_URL": ""}
 
 
 @pytest.mark.slow
@@ -83,7 +88,11 @@ def test_serve_uses_database_url_and_migrates_it(
     embedded_data = tmp_path / "must-not-be-created"
     with postgres_server.temporary_database("items_serve") as url:
         rendered = url.render_as_string(hide_password=False)
-        environment = {"DATABASE_URL": rendered, "EMBEDDED_PGDATA": str(embedded_data)}
+        environment = {
+            "DATABASE_URL": rendered,
+            "MIGRATION_DATABASE_URL": "",  # migrate there too, whatever a .env says
+            "EMBEDDED_PGDATA": str(embedded_data),
+        }
         with serving(environment) as base_url:
             response = httpx.post(f"{base_url}/items", json={"name": "mug", "price": 1.0})
             assert response.status_code == status.HTTP_201_CREATED
@@ -94,7 +103,11 @@ def test_serve_uses_database_url_and_migrates_it(
 def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServer) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with postgres_server.temporary_database("items_cli") as url:
-        environment = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+        environment = {
+            **os.environ,
+            "DATABASE_URL": url.render_as_string(hide_password=False),
+            "MIGRATION_DATABASE_URL": "",  # migrate there, whatever a .env says
+        }
 
         def alembic_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
             return run_module("app.alembic_cli", *arguments, env=environment, timeout=120)
@@ -104,3 +117,52 @@ def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServ
         current = alembic_cli("current")
         assert current.returncode == 0, current.stderr
         assert f"{head} (head)" in current.stdout
+
+
+def test_serve_migrates_as_the_owner_and_serves_as_the_app_role(
+    postgres_server: PostgresServer,
+) -> None:
+    """Two URLs (README "Roles"): the tables belong to the migration URL's role, the API's
+    connections log in as the app URL's role. Roles of this test only, dropped afterwards."""
+    suffix = secrets.token_hex(5)
+    owner, app, password = f"items_owner_{suffix}", f"items_app_{suffix}", secrets.token_hex(12)
+    with postgres_server.temporary_database("items_roles") as url:
+        database = str(url.database)
+        engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as admin:
+                for role in (owner, app):
+                    admin.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+                for statement in grant_statements(database, owner, app):
+                    admin.execute(text(statement))
+            environment = {
+                "MIGRATION_DATABASE_URL": url.set(
+                    username=owner, password=password
+                ).render_as_string(hide_password=False),
+                "DATABASE_URL": url.set(username=app, password=password).render_as_string(
+                    hide_password=False
+                ),
+            }
+            with serving(environment) as base_url:
+                response = httpx.post(f"{base_url}/items", json={"name": "mug", "price": 1.0})
+                assert response.status_code == status.HTTP_201_CREATED, response.text
+                with engine.connect() as admin:
+                    served_as = admin.scalars(
+                        text(
+                            "SELECT DISTINCT usename FROM pg_stat_activity "
+                            "WHERE datname = :database AND application_name = 'items-service'"
+                        ),
+                        {"database": database},
+                    ).all()
+            with engine.connect() as admin:
+                owners = admin.execute(
+                    text("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'")
+                ).all()
+            assert served_as == [app]
+            assert sorted(owners) == [("alembic_version", owner), ("items", owner)]
+        finally:
+            engine.dispose()
+            postgres_server.drop_database(database)
+            with postgres_server.admin_connection() as admin:
+                for role in (app, owner):
+                    admin.execute(text(f"DROP ROLE IF EXISTS {role}"))

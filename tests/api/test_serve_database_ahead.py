@@ -71,6 +71,7 @@ def test_serving_a_database_ahead_of_the_code_stops_with_one_message_and_changes
         environment = {
             **os.environ,
             "DATABASE_URL": url.render_as_string(hide_password=False),
+            "MIGRATION_DATABASE_URL": "",  # migrate there too, whatever a .env says
             "EMBEDDED_PGDATA": str(embedded_data),
         }
         served = run_module("app.serve", "--port", str(free_port()), env=environment, timeout=120)

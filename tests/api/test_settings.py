@@ -53,6 +53,17 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.db_pool_size == 7
 
 
+def test_migrations_use_their_own_url_else_the_apps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Least privilege: the owner migrates, the app serves; one URL still does both."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://items_app@db.example/items")
+    monkeypatch.delenv("MIGRATION_DATABASE_URL", raising=False)
+    assert Settings().migration_url == "postgresql+psycopg2://items_app@db.example/items"
+    monkeypatch.setenv("MIGRATION_DATABASE_URL", "postgres://items_owner@db.example/items")
+    settings = Settings()
+    assert settings.migration_url == "postgresql+psycopg2://items_owner@db.example/items"
+    assert settings.database_url == "postgresql+psycopg2://items_app@db.example/items"
+
+
 def test_building_the_app_needs_no_database(monkeypatch: pytest.MonkeyPatch) -> None:
     """Importing and building the app opens nothing, so tools can configure it first."""
     monkeypatch.delenv("DATABASE_URL", raising=False)

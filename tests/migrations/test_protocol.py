@@ -7,6 +7,7 @@ from typing import ClassVar
 import pytest
 
 from tests.migrations.gate.checks import STEP_CHECKS
+from tests.migrations.gate.checks.app_privileges import AppPrivileges
 from tests.migrations.gate.checks.atomic_failure import AtomicFailure
 from tests.migrations.gate.checks.lock_holds import LockHolds
 from tests.migrations.gate.checks.lock_timeout import LockTimeout
@@ -43,6 +44,7 @@ def test_the_full_walk_runs_every_check_once_with_restores_between() -> None:
         "previous-release",
         "sequences",
         "lock-holds",
+        "app-privileges",
     ]
 
 
@@ -50,9 +52,15 @@ def test_the_order_comes_from_the_declarations_not_the_listing() -> None:
     plan = plan_of(tuple(reversed(STEP_CHECKS)))
     assert plan.index("populated-upgrade") < plan.index("downgrade-leaves-no-trace")
     # The checks of the step on rows come after the stairway brought the database there.
-    assert plan[-4:] == ["stairway", "lock-holds", "sequences", "previous-release"]
+    assert plan[-5:] == [
+        "stairway",
+        "app-privileges",
+        "lock-holds",
+        "sequences",
+        "previous-release",
+    ]
     # The stairway needs a round trip just before it; the lock check moved the database since.
-    assert plan[-5] == "round_trip (for stairway)"
+    assert plan[-6] == "round_trip (for stairway)"
     # That round trip comes after atomic-failure, so it also reads the clean upgrade's catalog
     # the check may ask for: populated-upgrade, which ran before the check asked, cannot.
     assert not any(item.if_wanted for item in plan_step(tuple(reversed(STEP_CHECKS))))
@@ -98,6 +106,10 @@ def test_the_order_comes_from_the_declarations_not_the_listing() -> None:
             # The locks are sampled during that upgrade on rows.
             LockHolds(),
             ["upgrade_on_rows (for lock-holds)", "lock-holds"],
+        ),
+        (
+            AppPrivileges(),
+            ["upgrade_on_rows (for app-privileges)", "app-privileges"],
         ),
         (
             # The clean upgrade a rerun is compared with is read only when a rerun happened.

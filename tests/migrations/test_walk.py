@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import URL
 
 from tests.migrations.gate.checks import STEP_CHECKS
+from tests.migrations.gate.checks.app_privileges import AppPrivileges, PrivilegesOutcome
 from tests.migrations.gate.checks.atomic_failure import AtomicFailure, FailureOutcome
 from tests.migrations.gate.checks.lock_holds import LockHolds, LockHoldsOutcome
 from tests.migrations.gate.checks.lock_timeout import LockTimeout, LockWaitOutcome
@@ -77,6 +78,10 @@ def test_project_history_passes_every_step_check(
         part_way = render_revision(history, report.step.revision, "up").commits_part_way
         assert outcome.rolled_back == (not part_way)
         assert (outcome.rerun_schema is not None) == part_way
+        privileges = report.observed(AppPrivileges.name, PrivilegesOutcome)
+        assert privileges is not None
+        assert set(report.tables) <= set(privileges.round_tripped), privileges
+        assert not privileges.unprobed, privileges
     lock_waits = [r.observed(LockTimeout.name, LockWaitOutcome) for r in reports]
     assert any(wait is not None and wait.gave_up for wait in lock_waits)
 
@@ -92,6 +97,7 @@ def test_project_history_passes_every_step_check(
         "sequence_restarted",
         "check_validated_later",
         "declared_lock_hold",
+        "privileges_granted",
     ],
 )
 def test_correct_histories_pass_the_walk(
@@ -183,6 +189,18 @@ def test_correct_histories_pass_the_walk(
         (
             "lock_held_too_long",
             ("lock-holds", "1c000000dead", "ACCESS EXCLUSIVE on widgets for"),
+        ),
+        (
+            "privileges_revoked",
+            ("app-privileges", "9b0000000002", "parts: lacks INSERT, UPDATE, DELETE"),
+        ),
+        (
+            "privileges_other_owner",
+            ("app-privileges", "9d0000000002", "parts: is owned by items_app"),
+        ),
+        (
+            "privileges_row_security",
+            ("app-privileges", "9c0000000002", "widgets: SELECT sees 0 of its"),
         ),
     ],
 )

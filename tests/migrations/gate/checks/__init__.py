@@ -8,6 +8,7 @@ fixture histories.
 
 from __future__ import annotations
 
+from tests.migrations.gate.checks.app_privileges import AppPrivileges
 from tests.migrations.gate.checks.atomic_failure import AtomicFailure
 from tests.migrations.gate.checks.lock_holds import LockHolds
 from tests.migrations.gate.checks.lock_timeout import LockTimeout
@@ -27,4 +28,5 @@ STEP_CHECKS: tuple[StepCheck, ...] = (
     PreviousRelease(),
     Sequences(),
     LockHolds(),
+    AppPrivileges(),
 )

@@ -99,6 +99,8 @@ def alembic_ini_for(history: History) -> Iterator[Path]:
 def _environment(url: URL) -> dict[str, str]:
     environment = dict(os.environ)
     environment["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    # Blank, so env.py migrates `url` even if the environment or a .env names a migration URL.
+    environment["MIGRATION_DATABASE_URL"] = ""
     return environment
 
 

@@ -193,3 +193,27 @@ class Dialect(Protocol):
         while a migration runs, on a connection of its own, to see which locks it holds.
         """
         ...
+
+    def prepare_app_role(self, connection: Connection) -> None:
+        """Create the app role if missing; give it this database as production gives it one:
+        connect, use the schema, and the migrating user's default privileges (commits)."""
+        ...
+
+    def become_app_role(self, connection: Connection) -> None:
+        """Act as the app role until the connection's transaction ends."""
+        ...
+
+    def missing_app_privileges(
+        self, connection: Connection, tables: list[str]
+    ) -> dict[str, list[str]]:
+        """What is wrong with the app role on each of `tables`: a privilege it lacks to use the
+        rows, or ownership that would let it change the table (empty: nothing)."""
+        ...
+
+    def row_security(self, connection: Connection, tables: list[str]) -> dict[str, str]:
+        """The tables of `tables` with row-level security on, described."""
+        ...
+
+    def is_insufficient_privilege(self, error: BaseException) -> bool:
+        """Whether `error` is the server refusing a statement for lack of privilege."""
+        ...

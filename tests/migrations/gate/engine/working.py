@@ -85,6 +85,9 @@ class WorkingDatabase:
             if self._engine is not None:
                 self._engine.dispose()
             self.dialect.empty_schema(self.url)
+        with self.engine.connect() as connection:
+            # Before any revision runs: the tables they create get the app role's grants.
+            self.dialect.prepare_app_role(connection)
         if self.template is None and self.revision != BASE:
             self.history.upgrade(self.url, self.revision)
         with self.engine.connect() as connection:

@@ -36,6 +36,7 @@ COLUMN_ORDER = (
     "previous-release",
     "sequences",
     "lock-holds",
+    "app-privileges",
     "base-release-app",
     "pytest-alembic",
 )

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import URL, Connection, create_engine, pool, text
 
+from app.roles import APP_ROLE
 from tests.migrations.gate.dialects.base import (
     VERSION_TABLE,
     CatalogSnapshot,
@@ -21,7 +22,13 @@ from tests.migrations.gate.dialects.base import (
     LockMode,
     StoredRelation,
 )
-from tests.migrations.gate.dialects.postgresql import bulk_fill, catalog, locks, squawk
+from tests.migrations.gate.dialects.postgresql import (
+    bulk_fill,
+    catalog,
+    locks,
+    privileges,
+    squawk,
+)
 
 _TABLES = text(
     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -175,3 +182,25 @@ class PostgreSQL:
     def relation_locks(self, connection: Connection) -> list[tuple[str, str]]:
         """From pg_locks, named as `LOCK TABLE` names the modes (`locks.py`)."""
         return locks.relation_locks(connection)
+
+    def prepare_app_role(self, connection: Connection) -> None:
+        """`CREATE ROLE` if missing, grants and default privileges (`privileges.py`)."""
+        privileges.prepare_app_role(connection)
+
+    def become_app_role(self, connection: Connection) -> None:
+        """`SET LOCAL ROLE`: the connection's user must be a superuser or a member of it."""
+        connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+
+    def missing_app_privileges(
+        self, connection: Connection, tables: list[str]
+    ) -> dict[str, list[str]]:
+        """From `has_table_privilege` and `has_sequence_privilege` (`privileges.py`)."""
+        return privileges.missing_privileges(connection, tables)
+
+    def row_security(self, connection: Connection, tables: list[str]) -> dict[str, str]:
+        """From `pg_class.relrowsecurity` and `pg_policy`."""
+        return privileges.row_security(connection, tables)
+
+    def is_insufficient_privilege(self, error: BaseException) -> bool:
+        """SQLSTATE 42501."""
+        return privileges.is_insufficient_privilege(error)
