@@ -15,6 +15,7 @@ the command says which revision it is at and what to do, and exits with status 3
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -170,8 +171,20 @@ def database(settings: Settings) -> Iterator[Settings]:
         )
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (a process manager, `docker stop`) unwind the stack like Ctrl-C does.
+
+    uvicorn catches SIGTERM, shuts down gracefully, then raises the signal again under the
+    handler that was in place before it started. Python's default handler kills the process on
+    the spot, so the embedded server's `with` block never ran and PostgreSQL outlived the app,
+    holding `.pgdata`. Exiting through `SystemExit` instead runs every `finally` on the way out.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def main() -> None:
     """Command-line entry point."""
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -70,16 +70,32 @@ def without_database_url() -> dict[str, str]:
     return {**kept, "MIGRATION_DATABASE_URL": ""}
 
 
+def wait_until_stopped(data_dir: Path, seconds: float = 30) -> bool:
+    """Whether the PostgreSQL of `data_dir` stops (its `postmaster.pid` goes) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (data_dir / "postmaster.pid").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 @pytest.mark.slow
 def test_serve_brings_its_own_postgres_and_keeps_items_across_restarts(tmp_path: Path) -> None:
-    environment = {**without_database_url(), "EMBEDDED_PGDATA": str(tmp_path / "pgdata")}
+    data_dir = tmp_path / "pgdata"
+    environment = {**without_database_url(), "EMBEDDED_PGDATA": str(data_dir)}
     with serving(environment) as base_url:
         created = httpx.post(f"{base_url}/items", json={"name": "kept", "price": 2.5})
         assert created.status_code == status.HTTP_201_CREATED
+        assert (data_dir / "postmaster.pid").exists()
+    # `serving` stops it with SIGTERM, as a process manager or `docker stop` does: the
+    # embedded PostgreSQL must stop with it, not outlive it holding the data directory.
+    assert wait_until_stopped(data_dir), "SIGTERM on app.serve left the embedded PostgreSQL running"
     with serving(environment) as base_url:
         item = httpx.get(f"{base_url}{created.headers['Location']}")
         assert item.status_code == status.HTTP_200_OK
         assert item.json() == created.json()
+    assert wait_until_stopped(data_dir)
 
 
 def test_serve_uses_database_url_and_migrates_it(
