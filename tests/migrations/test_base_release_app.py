@@ -8,6 +8,7 @@ one server each.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -43,12 +44,23 @@ def project_repository(repo: Path) -> History:
     return History(versions=versions)
 
 
+def on_the_head(source: str, head: str) -> str:
+    """A fixture revision re-parented onto `head`: written on the project's head of the day, it
+    must still sit on top once the project has added revisions of its own."""
+    return re.sub(
+        r"^(down_revision: .*= )\S+$", rf'\g<1>"{head}"', source, count=1, flags=re.MULTILINE
+    )
+
+
 def pull_request(history: History, fixture: str) -> None:
-    """Branch `pr` off `main`, adding the revision of the fixture folder `fixture`."""
+    """Branch `pr` off `main`, adding the revision of the fixture folder `fixture` on its head."""
     repo = history.versions.parents[1]
+    head = history.script().get_current_head()
+    assert head is not None
     git(repo, "checkout", "-q", "-b", "pr")
     for path in sorted((FIXTURE_HISTORIES / fixture).glob("*.py")):
-        shutil.copy(path, history.versions)
+        source = path.read_text(encoding="utf-8")
+        (history.versions / path.name).write_text(on_the_head(source, head), encoding="utf-8")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", f"pull request: {fixture}")
 
