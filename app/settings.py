@@ -100,6 +100,29 @@ def check_duration(name: str, value: str) -> str:
     return value
 
 
+DURATION_UNIT_SECONDS = {
+    "us": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+
+
+def duration_seconds(name: str, value: str) -> float:
+    """`value` (a PostgreSQL duration, checked by `check_duration`) in seconds.
+
+    MariaDB's `lock_wait_timeout` and `max_statement_time` take seconds, so the migration
+    timeouts, written once in PostgreSQL's spelling, are converted for it. No unit means
+    milliseconds, as PostgreSQL reads it.
+    """
+    match = POSTGRES_DURATION.match(check_duration(name, value))
+    assert match is not None
+    number = float(value.strip().rstrip("usminhd").strip())
+    return number * DURATION_UNIT_SECONDS[match.group(2) or "ms"]
+
+
 class Settings(BaseSettings):
     """Every knob of the service; each maps to an upper-case environment variable."""
 
