@@ -17,12 +17,13 @@ On MariaDB:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import URL
+from sqlalchemy import URL, text
 
 from app.settings import Settings
 from tests.support.ci import running_in_ci
@@ -39,6 +40,7 @@ from tests.support.postgres import (
     UnexpectedPostgresSourceError,
     start_postgres,
 )
+from tests.support.servers import DatabaseFactory
 from tests.support.target import warn_if_off_target
 
 # The gate's matrix of revisions × checks (tests/migrations/gate/report/plugin.py).
@@ -158,3 +160,54 @@ def head_database_url(request: pytest.FixtureRequest) -> Iterator[URL]:
     template: str = request.getfixturevalue("head_template")
     with postgres.temporary_database("items_api", template=template) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def head_database_factory(request: pytest.FixtureRequest) -> DatabaseFactory:
+    """Private databases at head for tests where the app commits for real (live servers).
+
+    PostgreSQL: copies of `head_template`. MariaDB: new databases, each migrated by Alembic.
+    """
+    if backend_under_test() == "mariadb":
+        mariadb: MariaDBServer = request.getfixturevalue("mariadb_server")
+        return mariadb.head_database
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+    template: str = request.getfixturevalue("head_template")
+    return partial(postgres.temporary_database, template=template)
+
+
+@pytest.fixture(scope="session")
+def empty_database_factory(request: pytest.FixtureRequest) -> DatabaseFactory:
+    """Private empty databases (no revision applied), on whichever server this run uses."""
+    if backend_under_test() == "mariadb":
+        mariadb: MariaDBServer = request.getfixturevalue("mariadb_server")
+        return mariadb.temporary_database
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+    return postgres.temporary_database
+
+
+@pytest.fixture(scope="session")
+def kill_app_connections(request: pytest.FixtureRequest) -> Callable[[URL], int]:
+    """Kill every connection the service holds to a database; how many were killed.
+
+    PostgreSQL: `pg_terminate_backend` of the sessions named `items-service`. MariaDB: `KILL`
+    of every session using that database (its processlist does not show the program name).
+    """
+    if backend_under_test() == "mariadb":
+        mariadb: MariaDBServer = request.getfixturevalue("mariadb_server")
+        return lambda url: mariadb.kill_sessions(str(url.database))
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+
+    def kill(url: URL) -> int:
+        with postgres.admin_connection() as admin:
+            return int(
+                admin.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = :database AND application_name = 'items-service'"
+                    ),
+                    {"database": url.database},
+                ).scalar_one()
+            )
+
+    return kill

@@ -56,20 +56,30 @@ def test_a_missing_mariadb_driver_says_how_to_install_it(monkeypatch: pytest.Mon
         build_engine(Settings(database_url="mariadb://root@127.0.0.1:1/items"))
 
 
+def test_a_bare_url_connects_through_the_chosen_driver(head_database_url: URL) -> None:
+    """`postgresql://` reaches psycopg2, `mariadb://` PyMySQL in strict mode with the statement
+    limit set: whichever server this run has."""
+    backend = head_database_url.get_backend_name()
+    bare = head_database_url.set(drivername=backend).render_as_string(hide_password=False)
+    engine = build_engine(Settings(database_url=bare))
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM items")).scalar_one() >= 0
+            if backend == "postgresql":
+                assert engine.dialect.driver == "psycopg2"
+                return
+            assert engine.dialect.driver == "pymysql"
+            mode = connection.execute(text("SELECT @@SESSION.sql_mode")).scalar_one()
+            assert "STRICT_ALL_TABLES" in mode
+            limit = connection.execute(text("SELECT @@SESSION.max_statement_time")).scalar_one()
+            assert float(limit) == Settings().db_statement_timeout_ms / 1000
+    finally:
+        engine.dispose()
+
+
 def test_non_postgresql_urls_are_refused() -> None:
     with pytest.raises(ValueError, match="only PostgreSQL and MariaDB"):
         normalise_database_url("sqlite:///items.db")
-
-
-def test_a_bare_postgresql_url_connects_through_psycopg2(head_database_url: URL) -> None:
-    bare = head_database_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    engine = build_engine(Settings(database_url=bare))
-    try:
-        assert engine.dialect.driver == "psycopg2"
-        with engine.connect() as connection:
-            assert connection.execute(text("SELECT count(*) FROM items")).scalar_one() >= 0
-    finally:
-        engine.dispose()
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

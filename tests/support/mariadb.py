@@ -11,10 +11,11 @@ Only an existing server for now: testcontainers' MariaDB container (issue 10) is
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from sqlalchemy import URL, Connection, create_engine, make_url, pool, text
+from sqlalchemy.exc import DBAPIError
 
 from app.settings import MYSQL_CHARSET, is_mysql_family, normalise_database_url, require_driver
 from tests.support.migrations import upgrade
@@ -67,6 +68,13 @@ class MariaDBServer:
         PostgreSQL's `DROP DATABASE … WITH (FORCE)` does this itself; MariaDB's DROP would wait
         for those sessions' metadata locks (a day, by default).
         """
+        self.kill_sessions(name)
+        with self.admin_connection() as connection:
+            quote = connection.dialect.identifier_preparer.quote
+            connection.execute(text(f"DROP DATABASE IF EXISTS {quote(name)}"))
+
+    def kill_sessions(self, name: str) -> int:
+        """`KILL` every other session whose current database is `name`; how many there were."""
         with self.admin_connection() as connection:
             sessions = connection.execute(
                 text(
@@ -75,10 +83,12 @@ class MariaDBServer:
                 ),
                 {"name": name},
             ).scalars()
+            killed = 0
             for session in list(sessions):
-                connection.execute(text(f"KILL CONNECTION {int(session)}"))
-            quote = connection.dialect.identifier_preparer.quote
-            connection.execute(text(f"DROP DATABASE IF EXISTS {quote(name)}"))
+                with suppress(DBAPIError):  # it may have ended on its own meanwhile
+                    connection.execute(text(f"KILL CONNECTION {int(session)}"))
+                    killed += 1
+            return killed
 
     @contextmanager
     def temporary_database(self, prefix: str) -> Iterator[URL]:
