@@ -21,16 +21,26 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 # The index `uv.lock` records: PyPI itself, never a mirror this machine's uv may be set up with,
 # so the lock resolves the same on every developer's machine and on GitHub's runners.
 LOCK_INDEX = "https://pypi.org/simple"
+SERVER_EXTRAS = ("mariadb",)
+"""The optional drivers (pyproject's `[project.optional-dependencies]`) of every session that
+may reach a database: with `DATABASE_URL=mariadb://…` it needs PyMySQL."""
 
 
-def install(session: nox.Session, *groups: str, runtime: bool = True) -> None:
-    """Sync the session's environment to the lock: the runtime dependencies and `groups`.
+def install(
+    session: nox.Session, *groups: str, runtime: bool = True, extras: tuple[str, ...] = ()
+) -> None:
+    """Sync the session's environment to the lock: the runtime dependencies, `extras` and `groups`.
 
     `--locked` refuses a lock that no longer matches `pyproject.toml` (run `nox -s relock`);
     the sync is exact, so a package the lock does not select is removed from the environment.
+    Sessions that may talk to MariaDB (tests, serve, alembic) pass `extras=SERVER_EXTRAS`.
     """
     selection = (
-        ["--no-default-groups", *(f"--group={group}" for group in groups)]
+        [
+            "--no-default-groups",
+            *(f"--extra={extra}" for extra in extras),
+            *(f"--group={group}" for group in groups),
+        ]
         if runtime
         else [f"--only-group={group}" for group in groups]
     )
@@ -45,7 +55,7 @@ def install(session: nox.Session, *groups: str, runtime: bool = True) -> None:
 
 def pytest(session: nox.Session, *arguments: str) -> None:
     """Run pytest with `arguments` (paths, options), then the session's own arguments."""
-    install(session, "test")
+    install(session, "test", extras=SERVER_EXTRAS)
     session.run("pytest", *arguments, *session.posargs)
 
 
@@ -134,14 +144,14 @@ def typecheck(session: nox.Session) -> None:
 def alembic(session: nox.Session) -> None:
     """Run an Alembic command on DATABASE_URL, else the embedded server (`-- current`)."""
     # ruff formats new revision files (alembic.ini's post-write hooks).
-    install(session, "lint")
+    install(session, "lint", extras=SERVER_EXTRAS)
     session.run("python", "-m", "app.alembic_cli", *(session.posargs or ["current"]))
 
 
 @nox.session(default=False)
 def serve(session: nox.Session) -> None:
     """Migrate to head and serve on 127.0.0.1:8000 (embedded PostgreSQL if no DATABASE_URL)."""
-    install(session)
+    install(session, extras=SERVER_EXTRAS)
     session.run("python", "-m", "app.serve", *session.posargs)
 
 

@@ -19,12 +19,21 @@ What it guarantees, online and offline alike:
   this). While it waits, its `application_name` says so in `pg_stat_activity`;
 - autogenerate compares column types and server defaults, not only tables and columns.
 
+On MariaDB (a `mariadb://` or `mysql://` URL) the same guarantees, in MariaDB's terms:
+`lock_wait_timeout` (metadata locks, which DDL waits on; the server default is a day) and
+`innodb_lock_wait_timeout` stand for `lock_timeout`, `max_statement_time` for
+`statement_timeout`, both in seconds; `GET_LOCK()` stands for the advisory lock (a named lock
+held by the session, so it survives the implicit commit of every DDL statement). MariaDB has
+no transactional DDL, so "each revision in its own transaction" only covers `alembic_version`:
+a revision that fails half-way leaves its first statements applied, and must be rerunnable.
+
 Timeouts can be changed with `-x lock_timeout=2s -x statement_timeout=5min` or the
 `MIGRATION_LOCK_TIMEOUT` / `MIGRATION_STATEMENT_TIMEOUT` settings (environment or `.env`).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from logging.config import fileConfig
 from typing import Any
@@ -33,7 +42,15 @@ from alembic import context
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 
 from app.models import Base
-from app.settings import Settings, check_duration, get_settings, normalise_database_url
+from app.settings import (
+    Settings,
+    check_duration,
+    duration_seconds,
+    get_settings,
+    is_mysql_family,
+    normalise_database_url,
+    require_driver,
+)
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -43,6 +60,8 @@ target_metadata = Base.metadata
 
 # Any bigint works, as long as every upgrader of the database uses the same one.
 ADVISORY_LOCK_KEY = 0x17E3_5A1E_0001
+MYSQL_LOCK_NAME = "items-service: alembic migrations"
+"""MariaDB's counterpart of `ADVISORY_LOCK_KEY`: the name every upgrader passes to GET_LOCK."""
 WAITING_APPLICATION_NAME = "alembic: waiting for the migration lock"
 LOCK_POLL_SECONDS = 0.2
 
@@ -53,11 +72,19 @@ def settings() -> Settings:
     return handed_in if isinstance(handed_in, Settings) else get_settings()
 
 
-def timeout_statements() -> list[str]:
+def timeout_statements(mysql_family: bool = False) -> list[str]:
     """The `SET` statements every migration session starts with: `-x` first, then the settings."""
     x_arguments = context.get_x_argument(as_dictionary=True)
     lock = x_arguments.get("lock_timeout") or settings().migration_lock_timeout
     statement = x_arguments.get("statement_timeout") or settings().migration_statement_timeout
+    if mysql_family:
+        lock_seconds = max(1, math.ceil(duration_seconds("lock_timeout", lock)))
+        statement_seconds = duration_seconds("statement_timeout", statement)
+        return [
+            f"SET SESSION lock_wait_timeout = {lock_seconds}",
+            f"SET SESSION innodb_lock_wait_timeout = {lock_seconds}",
+            f"SET SESSION max_statement_time = {statement_seconds:g}",
+        ]
     return [
         f"SET lock_timeout = '{check_duration('lock_timeout', lock)}'",
         f"SET statement_timeout = '{check_duration('statement_timeout', statement)}'",
@@ -95,7 +122,7 @@ def run_migrations_offline() -> None:
         dialect_opts={"paramstyle": "named"},
         **configure_options(),
     )
-    for statement in timeout_statements():
+    for statement in timeout_statements(is_mysql_family(database_url())):
         context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
@@ -132,6 +159,38 @@ def _wait_for_advisory_lock(connection: Connection) -> None:
         connection.commit()
 
 
+def _wait_for_named_lock(connection: Connection) -> None:
+    """MariaDB: take `MYSQL_LOCK_NAME` with `GET_LOCK()`, polling as `_wait_for_advisory_lock`.
+
+    A named lock belongs to the session, not to a transaction, so the implicit commit that
+    every DDL statement makes on MariaDB does not release it.
+    """
+    try_lock = text("SELECT GET_LOCK(:name, 0)")
+    while not connection.execute(try_lock, {"name": MYSQL_LOCK_NAME}).scalar():
+        connection.commit()
+        time.sleep(LOCK_POLL_SECONDS)
+    connection.commit()
+
+
+def _run_locked_mysql(connection: Connection) -> None:
+    """MariaDB's `_run_locked`: the named lock, MariaDB's timeouts, migrate, release."""
+    _wait_for_named_lock(connection)
+    try:
+        for statement in timeout_statements(mysql_family=True):
+            connection.execute(text(statement))
+        connection.commit()
+        context.configure(connection=connection, **configure_options())
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": MYSQL_LOCK_NAME})
+        for variable in ("lock_wait_timeout", "innodb_lock_wait_timeout", "max_statement_time"):
+            connection.execute(text(f"SET SESSION {variable} = DEFAULT"))
+        connection.commit()
+
+
 def _run_locked(connection: Connection) -> None:
     """Take the advisory lock, set the timeouts, migrate, and release the lock."""
     if connection.in_transaction():
@@ -139,6 +198,9 @@ def _run_locked(connection: Connection) -> None:
             "env.py needs a connection outside any transaction: each revision runs in its "
             "own transaction, which an outer one would swallow (and autocommit_block() break)"
         )
+    if connection.dialect.name in ("mariadb", "mysql"):
+        _run_locked_mysql(connection)
+        return
     _wait_for_advisory_lock(connection)
     try:
         for statement in timeout_statements():
@@ -163,7 +225,9 @@ def run_migrations_online() -> None:
         _run_locked(connectable)
         return
     if not isinstance(connectable, Engine):
-        connectable = create_engine(database_url(), poolclass=pool.NullPool)
+        url = normalise_database_url(database_url())
+        require_driver(url)
+        connectable = create_engine(url, poolclass=pool.NullPool)
     with connectable.connect() as connection:
         _run_locked(connection)
 

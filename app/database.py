@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.settings import Settings, normalise_database_url
+from app.settings import Settings, is_mysql_family, normalise_database_url, require_driver
+
+APPLICATION_NAME = "items-service"
 
 
 class DatabaseNotConfiguredError(RuntimeError):
@@ -33,39 +36,99 @@ class DatabaseNotConfiguredError(RuntimeError):
 def build_engine(settings: Settings) -> Engine:
     """Create the pooled engine the API uses.
 
-    `isolation_level="AUTOCOMMIT"`: every route runs exactly one statement (the list's count
-    and page are one statement too), and a single statement is atomic and committed when it
-    returns, so a transaction around it only adds two round trips (psycopg2 sends BEGIN on
-    its own, then COMMIT). Without them a read is one round trip instead of three, and the
-    commit at the end of a route's `with begin()` block (which the tests' savepoints need)
-    costs nothing on the wire. A route that ever needs two statements to be atomic must run
-    them on a connection from an engine without this option.
+    `isolation_level="AUTOCOMMIT"`: a route that runs exactly one statement (read, create,
+    delete, and the list's count and page, which are one statement too) takes its connection
+    through `get_begin`; a single statement is atomic and committed when it returns, so a
+    transaction around it only adds two round trips (the driver sends BEGIN on its own, then
+    COMMIT). Without them a read is one round trip instead of three. A route that needs two
+    statements to be atomic (an update on MariaDB, which has no `UPDATE … RETURNING`) takes its
+    connection through `get_transaction` instead, which leaves AUTOCOMMIT for that checkout and
+    runs the block in one real transaction (`transaction`).
 
     Connections idle for `db_pool_ping_idle_seconds` or more are tested before reuse (see
-    `ping_idle_connections`), so the service recovers by itself when PostgreSQL comes back.
+    `ping_idle_connections`), so the service recovers by itself when the server comes back.
     """
     if settings.database_url is None:
         raise DatabaseNotConfiguredError(
             "DATABASE_URL is not set; export it, or start the service with `python -m app.serve` "
             "which brings its own PostgreSQL"
         )
-    connect_options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+    url = normalise_database_url(settings.database_url)
+    require_driver(url)
     engine = create_engine(
-        normalise_database_url(settings.database_url),
+        url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=settings.db_pool_ping_idle_seconds == 0,
         isolation_level="AUTOCOMMIT",
-        connect_args={
-            "connect_timeout": settings.db_connect_timeout,
-            "options": connect_options,
-            "application_name": "items-service",
-        },
+        connect_args=connect_arguments(settings, url),
     )
+    if is_mysql_family(url):
+        set_mysql_session(engine, settings.db_statement_timeout_ms)
     if settings.db_pool_ping_idle_seconds > 0:
         ping_idle_connections(engine, settings.db_pool_ping_idle_seconds)
     return engine
+
+
+def connect_arguments(settings: Settings, url: URL) -> dict[str, Any]:
+    """The driver's connect arguments: a connect timeout and a name the server shows.
+
+    PostgreSQL takes its statement timeout at connect time (`options`); PyMySQL has no such
+    option, so MariaDB's is set by `set_mysql_session` on every new connection.
+    """
+    if is_mysql_family(url):
+        return {
+            "connect_timeout": settings.db_connect_timeout,
+            "program_name": APPLICATION_NAME,
+        }
+    return {
+        "connect_timeout": settings.db_connect_timeout,
+        "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+        "application_name": APPLICATION_NAME,
+    }
+
+
+MYSQL_SQL_MODE = "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+"""Strict: a value too long or out of range is an error (1406, 1264), never a silent truncation,
+whatever the server's configured default; valid on MariaDB 10.11 and MySQL 8 alike."""
+
+
+def mysql_session_statements(is_mariadb: bool, statement_timeout_ms: int) -> list[str]:
+    """What each new MariaDB/MySQL connection runs first: strict mode and the statement limit.
+
+    MariaDB's `max_statement_time` is in seconds and covers every statement; MySQL 8's
+    `max_execution_time` is in milliseconds and covers SELECT only.
+    """
+    statements = [f"SET SESSION sql_mode = '{MYSQL_SQL_MODE}'"]
+    if is_mariadb:
+        statements.append(f"SET SESSION max_statement_time = {statement_timeout_ms / 1000:g}")
+    else:
+        statements.append(f"SET SESSION max_execution_time = {statement_timeout_ms}")
+    return statements
+
+
+def set_mysql_session(engine: Engine, statement_timeout_ms: int) -> None:
+    """Run `mysql_session_statements` on every connection the pool opens.
+
+    Which server it is comes from the connection's own handshake (PyMySQL's
+    `get_server_info()` says "…-MariaDB…"), so a `mysql://` URL that reaches a MariaDB server
+    gets MariaDB's statement limit, not MySQL's.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _set_session(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
+        server_info = getattr(dbapi_connection, "get_server_info", None)
+        if callable(server_info):
+            is_mariadb = "mariadb" in str(server_info()).lower()
+        else:
+            is_mariadb = bool(getattr(engine.dialect, "is_mariadb", False))
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in mysql_session_statements(is_mariadb, statement_timeout_ms):
+                cursor.execute(statement)
+        finally:
+            cursor.close()
 
 
 def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
@@ -162,3 +225,36 @@ async def get_begin(request: Request) -> Begin:
 
 
 BeginDep = Annotated[Begin, Depends(get_begin)]
+
+TRANSACTION_ISOLATION = "READ COMMITTED"
+"""PostgreSQL's default, chosen on MariaDB too (whose default is REPEATABLE READ), so a route's
+transaction sees the same rows on both servers."""
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One real transaction for a route of several statements: all commit, or none does.
+
+    The engine is AUTOCOMMIT (see `build_engine`), under which `begin()` sends no BEGIN and each
+    statement commits on its own. This checkout leaves AUTOCOMMIT (`isolation_level`, which the
+    pool resets when the connection is checked in), so `connection.begin()` below is a server
+    transaction: BEGIN before the first statement, COMMIT when the block exits cleanly,
+    ROLLBACK when it raises.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level=TRANSACTION_ISOLATION)
+        with connection.begin():
+            yield connection
+
+
+async def get_transaction(request: Request) -> Begin:
+    """How a route of several statements opens its transaction: `with transaction() as c:`.
+
+    Like `get_begin`, it only hands over a function; tests replace it as they replace
+    `get_begin` (`tests/support/api.py`, a savepoint), so in tests both are savepoints of the
+    test's transaction and in production `get_transaction` is a real transaction.
+    """
+    return partial(transaction, database_of(request.app).get())
+
+
+TransactionDep = Annotated[Begin, Depends(get_transaction)]

@@ -8,6 +8,7 @@ database refuses is a 422 naming the rule it broke.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -93,16 +94,87 @@ def _database_unavailable(_: Request, __: Exception) -> JSONResponse:
     return _unavailable("The database is unavailable; retry shortly.")
 
 
+MYSQL_REFUSED_ROW = {
+    1048: "not null",  # ER_BAD_NULL_ERROR
+    1062: "unique",  # ER_DUP_ENTRY
+    1264: "out of range",  # ER_WARN_DATA_OUT_OF_RANGE
+    1366: "incorrect value",  # ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+    1406: "data too long",  # ER_DATA_TOO_LONG
+    1452: "foreign key",  # ER_NO_REFERENCED_ROW_2
+    3819: "check",  # MySQL 8's ER_CHECK_CONSTRAINT_VIOLATED
+    4025: "check",  # MariaDB's ER_CONSTRAINT_FAILED
+}
+"""MariaDB/MySQL server error codes for a row the database refuses: the client's error, a 422.
+
+By code, not by exception class: PyMySQL raises `OperationalError` (which would read as "server
+unavailable") for a CHECK violation, 4025, and `DataError` or `IntegrityError` for the others.
+"""
+
+MYSQL_UNAVAILABLE = {
+    1040,  # ER_CON_COUNT_ERROR: too many connections
+    1053,  # ER_SERVER_SHUTDOWN
+    1205,  # ER_LOCK_WAIT_TIMEOUT
+    1213,  # ER_LOCK_DEADLOCK
+    1927,  # ER_CONNECTION_KILLED (MariaDB)
+    1969,  # ER_STATEMENT_TIMEOUT: max_statement_time exceeded (MariaDB)
+    2002,  # CR_CONNECTION_ERROR (socket)
+    2003,  # CR_CONN_HOST_ERROR: connection refused
+    2006,  # CR_SERVER_GONE_ERROR
+    2013,  # CR_SERVER_LOST
+    3024,  # ER_QUERY_TIMEOUT: max_execution_time exceeded (MySQL 8)
+}
+"""MariaDB/MySQL error codes the client can wait out: the same 503 + `Retry-After` as a down
+PostgreSQL. PyMySQL reports its own socket failures with the client codes 2003/2013 too."""
+
+MYSQL_CONSTRAINT_NAME = re.compile(r"CONSTRAINT [`\"']?(?P<name>[^`\"' ]+)[`\"']? failed")
+"""MariaDB's 4025 message: "CONSTRAINT `ck_items_name_not_blank` failed for `db`.`items`"."""
+
+
+MYSQL_DRIVER_MODULES = ("pymysql", "mysql.connector", "MySQLdb")
+"""Drivers whose errors carry the server's error number as `args[0]`."""
+
+
+def _mysql_error_code(error: DBAPIError) -> int | None:
+    """The server's error number of a MariaDB/MySQL error (PyMySQL: `args[0]`), else None."""
+    if not type(error.orig).__module__.startswith(MYSQL_DRIVER_MODULES):
+        return None
+    arguments: tuple[Any, ...] = getattr(error.orig, "args", ())
+    if arguments and isinstance(arguments[0], int):
+        return arguments[0]
+    return None
+
+
+def _refused(rule: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": f"The database refused the item: it breaks the rule {rule!r}."},
+    )
+
+
+def _mysql_rule(code: int, error: DBAPIError) -> str:
+    """The CHECK's name for a 4025/3819, else the kind of rule the code stands for."""
+    arguments: tuple[Any, ...] = getattr(error.orig, "args", ())
+    message = str(arguments[1]) if len(arguments) > 1 else ""
+    match = MYSQL_CONSTRAINT_NAME.search(message)
+    return match.group("name") if match else MYSQL_REFUSED_ROW[code]
+
+
 def _database_refused(request: Request, error: Exception) -> JSONResponse:
-    """Integrity and data errors are the client's (422); lost connections are a 503."""
+    """Integrity and data errors are the client's (422); lost connections are a 503.
+
+    MariaDB's errors are told apart by server error code first (`MYSQL_REFUSED_ROW`,
+    `MYSQL_UNAVAILABLE`), since its driver's exception classes do not follow the same lines.
+    """
     assert isinstance(error, DBAPIError)
+    code = _mysql_error_code(error)
+    if code in MYSQL_REFUSED_ROW and not error.connection_invalidated:
+        return _refused(_mysql_rule(code, error))
+    if code in MYSQL_UNAVAILABLE:
+        return _database_unavailable(request, error)
     if isinstance(error, IntegrityError | DataError) and not error.connection_invalidated:
         diagnostic = getattr(error.orig, "diag", None)
         rule = getattr(diagnostic, "constraint_name", None) or type(error.orig).__name__
-        return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            content={"detail": f"The database refused the item: it breaks the rule {rule!r}."},
-        )
+        return _refused(rule)
     if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
         return _database_unavailable(request, error)
     raise error

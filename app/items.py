@@ -1,10 +1,12 @@
-"""The items router: create, list, read, update and delete, each one statement and one commit.
+"""The items router: create, list, read, update and delete, each one transaction and one commit.
 
 Handlers are plain `def`: FastAPI runs them in worker threads, so psycopg2's blocking calls never
 stall the event loop (the tutorial's `async def` handlers did, and deadlocked under load). Each
 handler runs its statement inside `with begin() as connection:`, which commits when the block
 ends, before the response is built, so a success is only ever reported for a committed write (in
-production each route's single statement is its own transaction: see `app.database`).
+production each single-statement route's statement is its own transaction, and the update,
+which is two statements on MariaDB, takes `TransactionDep`, a real transaction: see
+`app.database`).
 
 Handlers validate each row once against `ItemRead` and return the JSON bytes themselves. Returning
 the model instead would make FastAPI validate it a second time against the return annotation (in
@@ -22,7 +24,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import RowMapping
 
 from app import repository
-from app.database import BeginDep
+from app.database import BeginDep, TransactionDep
 from app.models import ID_MAX
 from app.schemas import ErrorBody, ItemCreate, ItemRead, ItemUpdate
 
@@ -131,9 +133,10 @@ def read_item(item_id: ItemIdPath, begin: BeginDep) -> Response:
 
 
 @router.put("/{item_id}", response_model=ItemRead, responses={**_WITH_BODY, 404: _NOT_FOUND})
-def update_item(item_id: ItemIdPath, data: ItemUpdate, begin: BeginDep) -> Response:
+def update_item(item_id: ItemIdPath, data: ItemUpdate, transaction: TransactionDep) -> Response:
     """Change the fields given (any of name, price, quantity); the others stay as they are."""
-    with begin() as connection:
+    # A real transaction (not `begin`, AUTOCOMMIT): on MariaDB this is an UPDATE and a SELECT.
+    with transaction() as connection:
         row = repository.update_item(connection, item_id, data.model_dump())
     if row is None:
         raise _not_found(item_id)

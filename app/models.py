@@ -6,7 +6,7 @@ psql session, a data migration, another service) is always one the API can read 
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -45,9 +45,32 @@ NAMING_CONVENTION = {
 }
 
 
+MYSQL_FAMILY: Any = ("mysql", "mariadb")
+"""The dialect names SQLAlchemy gives MariaDB (`mariadb://`) and MySQL (`mysql://`).
+
+Typed `Any` because `ddl_if(dialect=…)` is annotated `str | None` although SQLAlchemy documents
+(and implements) "a string name of a dialect, or a tuple of string names"."""
+
+
 def sql_string_literal(value: str) -> str:
-    """Quote `value` as a standard SQL string literal (quotes doubled, no backslash escapes)."""
+    """Quote `value` as a standard SQL string literal (quotes doubled, no backslash escapes).
+
+    MariaDB reads it the same way: none of the characters it quotes here is a backslash.
+    """
     return "'" + value.replace("'", "''") + "'"
+
+
+NOT_BLANK_POSTGRESQL = f"btrim(name, {sql_string_literal(WHITESPACE)}) <> ''"
+"""Not blank on PostgreSQL: something is left once every `WHITESPACE` character is trimmed."""
+
+NOT_BLANK_MARIADB = f"name REGEXP {sql_string_literal('[^' + WHITESPACE + ']')}"
+"""Not blank on MariaDB, which has no `btrim()`: some character is not one of `WHITESPACE`.
+
+The same definition as PostgreSQL's: a name is blank iff every character is one of
+`WHITESPACE` (an empty name included). The bracket expression holds the characters themselves,
+none of which is special inside brackets (`]`, `^`, `-`, `\\`); tests/api/test_name_rule.py
+runs it on MariaDB over every code point and finds exactly `str.isspace()`.
+"""
 
 
 class Base(DeclarativeBase):
@@ -65,12 +88,18 @@ class Item(Base):
     """
 
     __tablename__ = "items"
+    # Each rule PostgreSQL and MariaDB spell differently is two constraints of one name, each
+    # emitted only on its own server (`ddl_if`); revision 3c1d9e4a7b20 spells them the same way.
     __table_args__ = (
-        CheckConstraint(
-            f"btrim(name, {sql_string_literal(WHITESPACE)}) <> ''", name="name_not_blank"
-        ),
+        CheckConstraint(NOT_BLANK_POSTGRESQL, name="name_not_blank").ddl_if(dialect="postgresql"),
+        CheckConstraint(NOT_BLANK_MARIADB, name="name_not_blank").ddl_if(dialect=MYSQL_FAMILY),
         # NaN sorts above every number in PostgreSQL, so `< 'Infinity'` also rejects NaN.
-        CheckConstraint("price > 0 AND price < 'Infinity'::float8", name="price_positive_finite"),
+        CheckConstraint(
+            "price > 0 AND price < 'Infinity'::float8", name="price_positive_finite"
+        ).ddl_if(dialect="postgresql"),
+        # MariaDB's DOUBLE cannot hold NaN or an infinity at all (a strict-mode error), so
+        # positive is all that is left to check there.
+        CheckConstraint("price > 0", name="price_positive_finite").ddl_if(dialect=MYSQL_FAMILY),
         CheckConstraint("quantity >= 0", name="quantity_non_negative"),
     )
 

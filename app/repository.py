@@ -1,7 +1,8 @@
 """The SQL behind each route, written with SQLAlchemy Core on the route's connection.
 
 Core rather than ORM entities: every route is one statement whose `RETURNING` hands back the row
-as it was committed, with no identity map to keep in sync and a third of the per-request cost.
+as it was committed (except an update on MariaDB, see `update_item`), with no identity map to
+keep in sync and a third of the per-request cost.
 Each function takes the `Connection` of the route's `with begin()` block, so the statement runs
 inside that block's transaction (in tests, a savepoint the test rolls back) and no ORM `Session`
 is built for a single statement.
@@ -78,16 +79,23 @@ def list_items(
 def update_item(
     connection: Connection, item_id: int, changes: Mapping[str, Any]
 ) -> RowMapping | None:
-    """Apply `changes` to one item and return it as stored, or None when it does not exist."""
+    """Apply `changes` to one item and return it as stored, or None when it does not exist.
+
+    PostgreSQL: one `UPDATE … RETURNING`. MariaDB and MySQL have no `UPDATE … RETURNING`, so it
+    is the UPDATE, then a SELECT of the row; the caller must run this inside one real
+    transaction (the route takes `get_transaction`), where the UPDATE's row lock keeps anyone
+    from changing or deleting the row before the SELECT reads it back. `rowcount` counts the
+    rows the WHERE matched, changed or not (SQLAlchemy's MySQL dialects connect with
+    `CLIENT.FOUND_ROWS`), so an update to the same values is not taken for a missing row.
+    """
     if not changes:
         return get_item(connection, item_id)
-    statement = (
-        update(items_table)
-        .where(items_table.c.id == item_id)
-        .values(dict(changes))
-        .returning(*_ITEM_COLUMNS)
-    )
-    return connection.execute(statement).mappings().one_or_none()
+    statement = update(items_table).where(items_table.c.id == item_id).values(dict(changes))
+    if connection.dialect.update_returning:
+        return connection.execute(statement.returning(*_ITEM_COLUMNS)).mappings().one_or_none()
+    if connection.execute(statement).rowcount == 0:
+        return None
+    return get_item(connection, item_id)
 
 
 def delete_item(connection: Connection, item_id: int) -> bool:

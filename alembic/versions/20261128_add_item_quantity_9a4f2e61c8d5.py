@@ -18,6 +18,16 @@ a lock timeout) the column and the NOT VALID check are already committed while a
 still names the previous revision. The rerun then skips the existing column (`IF NOT EXISTS`) and
 replaces the check in one transaction (`DROP … IF EXISTS` + `ADD … NOT VALID`), never leaving
 the table unchecked, before validating again.
+
+On MariaDB (its own branch; the PostgreSQL statements are unchanged):
+- `ADD COLUMN … ALGORITHM=INSTANT` is metadata-only (InnoDB's table id stays the same); the
+  clause makes MariaDB refuse rather than silently copy the table if it ever could not be.
+- MariaDB has no `NOT VALID`: `ADD CONSTRAINT … CHECK` copies the table (measured: its table id
+  changes) and checks every row while it does. Every row holds 0, so it cannot fail, but on a
+  large table it takes time proportional to the rows.
+- Each DDL statement commits on its own (no transactional DDL), so a rerun after a failure must
+  find each step done or not: `ADD COLUMN IF NOT EXISTS`, `DROP CONSTRAINT IF EXISTS`, then the
+  CHECK added again.
 """
 
 from collections.abc import Sequence
@@ -47,6 +57,14 @@ squawk_waivers = {
 
 def upgrade() -> None:
     """Add `quantity` (integer, NOT NULL, default 0) and its non-negative CHECK."""
+    if op.get_context().dialect.name in ("mariadb", "mysql"):
+        op.execute(
+            "ALTER TABLE items ADD COLUMN IF NOT EXISTS quantity INTEGER NOT NULL DEFAULT 0, "
+            "ALGORITHM=INSTANT"
+        )
+        op.execute(f"ALTER TABLE items DROP CONSTRAINT IF EXISTS {CHECK_NAME}")
+        op.execute(f"ALTER TABLE items ADD CONSTRAINT {CHECK_NAME} CHECK (quantity >= 0)")
+        return
     op.add_column(
         "items",
         sa.Column("quantity", sa.Integer(), server_default=sa.text("0"), nullable=False),

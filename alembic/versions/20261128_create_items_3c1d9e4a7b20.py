@@ -5,6 +5,11 @@ Revises:
 Create Date: 2026-11-28 20:10:00
 
 Describe tables as they are at this revision: never import application code here.
+
+One history for PostgreSQL and MariaDB: the two CHECKs PostgreSQL spells with `btrim()` and
+`'Infinity'::float8` are spelled for MariaDB in its own branch (no `btrim()` there, and a DOUBLE
+cannot hold NaN or an infinity); everything else is the same `create_table` on both, and the
+PostgreSQL statements are byte for byte what they were before the MariaDB branch existed.
 """
 
 from collections.abc import Sequence
@@ -36,19 +41,21 @@ squawk_waivers = {
 
 def upgrade() -> None:
     """Create `items`: a bigint identity key, a bounded non-blank name, a positive finite price."""
-    quoted_whitespace = "'" + WHITESPACE.replace("'", "''") + "'"
+    if op.get_context().dialect.name in ("mariadb", "mysql"):
+        # Blank = only WHITESPACE characters, as on PostgreSQL: REGEXP finds one that is not.
+        not_blank = "name REGEXP '[^" + WHITESPACE.replace("'", "''") + "]'"
+        positive_finite = "price > 0"  # a MariaDB DOUBLE holds no NaN and no infinity
+    else:
+        quoted_whitespace = "'" + WHITESPACE.replace("'", "''") + "'"
+        not_blank = f"btrim(name, {quoted_whitespace}) <> ''"
+        positive_finite = "price > 0 AND price < 'Infinity'::float8"
     op.create_table(
         "items",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("price", sa.Double(), nullable=False),
-        sa.CheckConstraint(
-            f"btrim(name, {quoted_whitespace}) <> ''", name=op.f("ck_items_name_not_blank")
-        ),
-        sa.CheckConstraint(
-            "price > 0 AND price < 'Infinity'::float8",
-            name=op.f("ck_items_price_positive_finite"),
-        ),
+        sa.CheckConstraint(not_blank, name=op.f("ck_items_name_not_blank")),
+        sa.CheckConstraint(positive_finite, name=op.f("ck_items_price_positive_finite")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
     )
 

@@ -76,7 +76,8 @@ class TcpProxy:
         if isinstance(socket_directory, str) and socket_directory.startswith("/"):
             path = f"{socket_directory}/.s.PGSQL.{self.upstream.port or 5432}"
             return await asyncio.open_unix_connection(path)
-        return await asyncio.open_connection(self.upstream.host, self.upstream.port or 5432)
+        default_port = 3306 if self.upstream.get_backend_name() in {"mariadb", "mysql"} else 5432
+        return await asyncio.open_connection(self.upstream.host, self.upstream.port or default_port)
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)

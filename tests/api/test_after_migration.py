@@ -22,7 +22,7 @@ from app.items import MAX_PAGE_SIZE
 from app.main import create_app
 from app.models import ID_MAX, NAME_MAX_LENGTH
 from tests.support.migrations import upgrade
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseFactory
 
 REVISION_1 = "3c1d9e4a7b20"
 HEAD = "9a4f2e61c8d5"
@@ -54,9 +54,9 @@ ROWS = sorted(EDGE_ROWS + generated_rows(60), key=lambda row: int(row["id"]))
 
 
 @pytest.fixture(scope="module")
-def migrated_url(postgres_server: PostgresServer) -> Iterator[URL]:
+def migrated_url(empty_database_factory: DatabaseFactory) -> Iterator[URL]:
     """A fresh database: revision 1, the rows inserted by SQL, then upgraded to head."""
-    with postgres_server.temporary_database("items_after_migration") as url:
+    with empty_database_factory("items_after_migration") as url:
         upgrade(url, REVISION_1)
         engine = create_engine(url)
         try:

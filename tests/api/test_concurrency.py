@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -23,7 +23,7 @@ from sqlalchemy import URL, create_engine, text
 
 from tests.api.live_server import live_server
 from tests.api.tcp_proxy import TcpProxy, tcp_proxy
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseFactory
 
 POOL_SIZE = 4
 CONCURRENT_CREATES = 160
@@ -41,9 +41,9 @@ Request = tuple[str, str, Any]
 
 
 @pytest.fixture(scope="module")
-def live_database(postgres_server: PostgresServer, head_template: str) -> Iterator[URL]:
-    """A private copy of the migrated template: the server commits for real here."""
-    with postgres_server.temporary_database("items_live", template=head_template) as url:
+def live_database(head_database_factory: DatabaseFactory) -> Iterator[URL]:
+    """A private database at head: the server commits for real here."""
+    with head_database_factory("items_live") as url:
         yield url
 
 
@@ -146,18 +146,11 @@ def test_concurrent_updates_and_deletes_of_one_item_stay_atomic(
 
 
 def test_killed_connections_are_replaced_without_a_restart(
-    server_url: str, live_database: URL, postgres_server: PostgresServer
+    server_url: str, live_database: URL, kill_app_connections: Callable[[URL], int]
 ) -> None:
-    """PostgreSQL drops every connection of the service; the service heals by itself."""
+    """The server drops every connection of the service; the service heals by itself."""
     assert all(r.status_code == 200 for r in send_all(server_url, [("GET", "/items", None)] * 8))
-    with postgres_server.admin_connection() as admin:
-        killed = admin.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :database AND application_name = 'items-service'"
-            ),
-            {"database": live_database.database},
-        ).scalar_one()
+    killed = kill_app_connections(live_database)
     assert killed > 0, "the service held no connection to kill"
     responses = send_all(server_url, [("GET", "/items", None)] * (POOL_SIZE * 8))
     for response in responses:

@@ -22,6 +22,7 @@ from app.roles import grant_statements
 from tests.support.cli import run_module
 from tests.support.migrations import PROJECT_ROOT, alembic_config
 from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseFactory
 
 STARTUP_SECONDS = 60
 
@@ -81,6 +82,7 @@ def wait_until_stopped(data_dir: Path, seconds: float = 30) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql_only("the embedded server is PostgreSQL (pgserver); it ignores the URL")
 def test_serve_brings_its_own_postgres_and_keeps_items_across_restarts(tmp_path: Path) -> None:
     data_dir = tmp_path / "pgdata"
     environment = {**without_database_url(), "EMBEDDED_PGDATA": str(data_dir)}
@@ -99,10 +101,10 @@ def test_serve_brings_its_own_postgres_and_keeps_items_across_restarts(tmp_path:
 
 
 def test_serve_uses_database_url_and_migrates_it(
-    postgres_server: PostgresServer, tmp_path: Path
+    empty_database_factory: DatabaseFactory, tmp_path: Path
 ) -> None:
     embedded_data = tmp_path / "must-not-be-created"
-    with postgres_server.temporary_database("items_serve") as url:
+    with empty_database_factory("items_serve") as url:
         rendered = url.render_as_string(hide_password=False)
         environment = {
             "DATABASE_URL": rendered,
@@ -116,9 +118,11 @@ def test_serve_uses_database_url_and_migrates_it(
     assert not embedded_data.exists(), "a DATABASE_URL was given, yet an embedded server started"
 
 
-def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServer) -> None:
+def test_alembic_cli_runs_on_the_services_database(
+    empty_database_factory: DatabaseFactory,
+) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    with postgres_server.temporary_database("items_cli") as url:
+    with empty_database_factory("items_cli") as url:
         environment = {
             **os.environ,
             "DATABASE_URL": url.render_as_string(hide_password=False),
@@ -135,6 +139,7 @@ def test_alembic_cli_runs_on_the_services_database(postgres_server: PostgresServ
         assert f"{head} (head)" in current.stdout
 
 
+@pytest.mark.postgresql_only("PostgreSQL roles and pg_tables (app/roles.py)")
 def test_serve_migrates_as_the_owner_and_serves_as_the_app_role(
     postgres_server: PostgresServer,
 ) -> None:

@@ -14,11 +14,12 @@ from typing import Any
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL, create_engine, pool, text
 
+from app.models import MYSQL_FAMILY
 from app.schema_version import DATABASE_AHEAD_EXIT_STATUS
 from tests.api.live_server import free_port
 from tests.support.cli import run_module
 from tests.support.migrations import alembic_config, upgrade
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseFactory
 
 OLDEST_REVISION = "3c1d9e4a7b20"
 """The schema stays here, so a command that "repaired" the version and upgraded would show."""
@@ -34,6 +35,16 @@ SNAPSHOT = {
         FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2""",
     "items": "SELECT * FROM items ORDER BY id",
 }
+SNAPSHOT_MARIADB = {
+    **SNAPSHOT,
+    "columns": """
+        SELECT table_name, column_name, data_type, is_nullable, column_default
+        FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY 1, 2""",
+    "constraints": """
+        SELECT table_name, constraint_name, check_clause FROM information_schema.check_constraints
+        WHERE constraint_schema = DATABASE() ORDER BY 1, 2""",
+}
+"""The same snapshot from MariaDB's catalog (no pg_constraint, and a database per schema)."""
 
 
 def snapshot(url: URL) -> dict[str, list[tuple[Any, ...]]]:
@@ -41,20 +52,21 @@ def snapshot(url: URL) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
+            queries = SNAPSHOT_MARIADB if connection.dialect.name in MYSQL_FAMILY else SNAPSHOT
             return {
                 name: [tuple(row) for row in connection.execute(text(query))]
-                for name, query in SNAPSHOT.items()
+                for name, query in queries.items()
             }
     finally:
         engine.dispose()
 
 
 def test_serving_a_database_ahead_of_the_code_stops_with_one_message_and_changes_nothing(
-    postgres_server: PostgresServer, tmp_path: Path
+    empty_database_factory: DatabaseFactory, tmp_path: Path
 ) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     embedded_data = tmp_path / "must-not-be-created"
-    with postgres_server.temporary_database("items_ahead") as url:
+    with empty_database_factory("items_ahead") as url:
         upgrade(url, OLDEST_REVISION)
         engine = create_engine(url, poolclass=pool.NullPool)
         try:

@@ -3,6 +3,8 @@ an app uses the settings it was built with, never the environment behind them.""
 
 from __future__ import annotations
 
+import importlib.util
+
 import anyio
 import anyio.to_thread
 import pytest
@@ -23,26 +25,61 @@ from app.settings import Settings, available_cpus, normalise_database_url
         ("postgres://u@h/db", "postgresql+psycopg2"),
         ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2"),
         ("postgresql+psycopg://u@h/db", "postgresql+psycopg"),
+        ("mariadb://u@h/db", "mariadb+pymysql"),
+        ("mysql://u@h/db", "mysql+pymysql"),
+        ("mariadb+pymysql://u@h/db", "mariadb+pymysql"),
+        ("mysql+mysqlconnector://u@h/db", "mysql+mysqlconnector"),
     ],
 )
 def test_urls_are_normalised_to_an_explicit_driver(given: str, driver: str) -> None:
     assert normalise_database_url(given).drivername == driver
 
 
-def test_non_postgresql_urls_are_refused() -> None:
-    with pytest.raises(ValueError, match="only PostgreSQL"):
-        normalise_database_url("sqlite:///items.db")
+@pytest.mark.parametrize("given", ["mariadb://u@h/db", "mysql://u@h/db"])
+def test_mariadb_urls_talk_utf8mb4(given: str) -> None:
+    """MySQL's `utf8` is three bytes: an emoji in a name would not fit."""
+    assert normalise_database_url(given).query["charset"] == "utf8mb4"
+    assert normalise_database_url(f"{given}?charset=latin1").query["charset"] == "latin1"
 
 
-def test_a_bare_postgresql_url_connects_through_psycopg2(head_database_url: URL) -> None:
-    bare = head_database_url.set(drivername="postgresql").render_as_string(hide_password=False)
+def test_migration_urls_are_normalised_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mariadb://items_app@db.example/items")
+    monkeypatch.setenv("MIGRATION_DATABASE_URL", "mysql://items_owner@db.example/items")
+    settings = Settings()
+    assert settings.database_url == "mariadb+pymysql://items_app@db.example/items?charset=utf8mb4"
+    assert settings.migration_url == "mysql+pymysql://items_owner@db.example/items?charset=utf8mb4"
+
+
+def test_a_missing_mariadb_driver_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda _name: None)
+    with pytest.raises(RuntimeError, match=r"pip install 'items-service\[mariadb\]'"):
+        build_engine(Settings(database_url="mariadb://root@127.0.0.1:1/items"))
+
+
+def test_a_bare_url_connects_through_the_chosen_driver(head_database_url: URL) -> None:
+    """`postgresql://` reaches psycopg2, `mariadb://` PyMySQL in strict mode with the statement
+    limit set: whichever server this run has."""
+    backend = head_database_url.get_backend_name()
+    bare = head_database_url.set(drivername=backend).render_as_string(hide_password=False)
     engine = build_engine(Settings(database_url=bare))
     try:
-        assert engine.dialect.driver == "psycopg2"
         with engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM items")).scalar_one() >= 0
+            if backend == "postgresql":
+                assert engine.dialect.driver == "psycopg2"
+                return
+            assert engine.dialect.driver == "pymysql"
+            mode = connection.execute(text("SELECT @@SESSION.sql_mode")).scalar_one()
+            assert "STRICT_ALL_TABLES" in mode
+            limit = connection.execute(text("SELECT @@SESSION.max_statement_time")).scalar_one()
+            assert float(limit) == Settings().db_statement_timeout_ms / 1000
     finally:
         engine.dispose()
+
+
+def test_non_postgresql_urls_are_refused() -> None:
+    with pytest.raises(ValueError, match="only PostgreSQL and MariaDB"):
+        normalise_database_url("sqlite:///items.db")
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from fastapi import FastAPI
 from sqlalchemy import Connection, Engine
 
-from app.database import Begin, get_begin
+from app.database import Begin, get_begin, get_transaction
 
 
 @contextmanager
@@ -34,9 +34,13 @@ def rolled_back(engine: Engine, app: FastAPI) -> Iterator[Connection]:
         async def begin_savepoint() -> Begin:
             return savepoint
 
+        # Both kinds of route transaction become savepoints: a one-statement route's
+        # (AUTOCOMMIT in production) and a several-statement route's (a real transaction).
         app.dependency_overrides[get_begin] = begin_savepoint
+        app.dependency_overrides[get_transaction] = begin_savepoint
         try:
             yield connection
         finally:
             app.dependency_overrides.pop(get_begin, None)
+            app.dependency_overrides.pop(get_transaction, None)
             transaction.rollback()

@@ -1,0 +1,119 @@
+"""A MariaDB server the suite may create and drop its own databases on (`TEST_DATABASE_URL`).
+
+The PostgreSQL counterpart is `tests/support/postgres.py`; which one a run uses is the scheme of
+`TEST_DATABASE_URL` (`mariadb://…` or `mysql://…`, see `server_backend`). MariaDB has no
+template databases, so a database "at head" is made by running the migrations on a new empty
+database (`head_database`), never by copying one.
+
+Only an existing server for now: testcontainers' MariaDB container (issue 10) is not wired in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+from sqlalchemy import URL, Connection, create_engine, make_url, pool, text
+from sqlalchemy.exc import DBAPIError
+
+from app.settings import MYSQL_CHARSET, is_mysql_family, normalise_database_url, require_driver
+from tests.support.migrations import upgrade
+from tests.support.postgres import unique_database_name
+
+GATE_IS_POSTGRESQL_ONLY = (
+    "the gate runs on PostgreSQL only until its MariaDB dialect lands (issue 10): "
+    "TEST_DATABASE_URL is {url}; run tests/migrations with a postgresql:// TEST_DATABASE_URL"
+)
+
+
+def server_backend(url: str | URL | None) -> str:
+    """`"mariadb"` for a MariaDB/MySQL URL, `"postgresql"` for anything else (or no URL)."""
+    if url is None:
+        return "postgresql"
+    return "mariadb" if is_mysql_family(url) else "postgresql"
+
+
+@dataclass(frozen=True)
+class MariaDBServer:
+    """A server, reached through `admin_url`, on which databases may be created and dropped."""
+
+    admin_url: URL
+    origin: str
+
+    def url_for(self, database: str) -> URL:
+        """The URL of `database` on this server."""
+        return self.admin_url.set(database=database)
+
+    @contextmanager
+    def admin_connection(self) -> Iterator[Connection]:
+        """An autocommit connection with no default database (CREATE DATABASE needs none)."""
+        engine = create_engine(self.admin_url.set(database=None), poolclass=pool.NullPool)
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                yield connection
+        finally:
+            engine.dispose()
+
+    def create_database(self, name: str) -> URL:
+        """Create `name`, empty, in utf8mb4 (so every name the API accepts fits)."""
+        with self.admin_connection() as connection:
+            quote = connection.dialect.identifier_preparer.quote
+            connection.execute(text(f"CREATE DATABASE {quote(name)} CHARACTER SET {MYSQL_CHARSET}"))
+        return self.url_for(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop `name`, first killing whatever connection still uses it.
+
+        PostgreSQL's `DROP DATABASE … WITH (FORCE)` does this itself; MariaDB's DROP would wait
+        for those sessions' metadata locks (a day, by default).
+        """
+        self.kill_sessions(name)
+        with self.admin_connection() as connection:
+            quote = connection.dialect.identifier_preparer.quote
+            connection.execute(text(f"DROP DATABASE IF EXISTS {quote(name)}"))
+
+    def kill_sessions(self, name: str) -> int:
+        """`KILL` every other session whose current database is `name`; how many there were."""
+        with self.admin_connection() as connection:
+            sessions = connection.execute(
+                text(
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE db = :name AND id <> CONNECTION_ID()"
+                ),
+                {"name": name},
+            ).scalars()
+            killed = 0
+            for session in list(sessions):
+                with suppress(DBAPIError):  # it may have ended on its own meanwhile
+                    connection.execute(text(f"KILL CONNECTION {int(session)}"))
+                    killed += 1
+            return killed
+
+    @contextmanager
+    def temporary_database(self, prefix: str) -> Iterator[URL]:
+        """An empty database that exists for the duration of the `with` block."""
+        name = unique_database_name(prefix)
+        url = self.create_database(name)
+        try:
+            yield url
+        finally:
+            self.drop_database(name)
+
+    @contextmanager
+    def head_database(self, prefix: str) -> Iterator[URL]:
+        """A database migrated to head by Alembic (never `create_all`), for the `with` block."""
+        with self.temporary_database(prefix) as url:
+            upgrade(url, "head")
+            yield url
+
+
+@contextmanager
+def mariadb_from_url(url: str) -> Iterator[MariaDBServer]:
+    """The MariaDB server at `url`; a clear error if it does not answer."""
+    admin_url = normalise_database_url(make_url(url))
+    require_driver(admin_url)
+    server = MariaDBServer(admin_url=admin_url, origin="TEST_DATABASE_URL")
+    with server.admin_connection() as connection:
+        connection.execute(text("SELECT 1"))
+    yield server
