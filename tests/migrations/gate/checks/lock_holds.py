@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from tests.migrations.gate.engine.declarations import read_declaration
+from tests.migrations.gate.engine.declarations import valid_entries
 from tests.migrations.gate.engine.lint_policy import LOCK_BUDGET_KEY, load_lock_budget
 from tests.migrations.gate.engine.lock_sampling import LockHold, LockSamples
 from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
@@ -65,20 +65,12 @@ class LockHoldsOutcome:
 
 
 def _declared(context: StepContext) -> dict[str, str]:
-    script = context.history.script().get_revision(context.step.revision)
-    declaration = read_declaration(script, DECLARATION)
-    if declaration.problems:
-        raise GateFailure(
-            check=CHECK,
-            problem=f"the `{DECLARATION}` declaration of {context.step.revision} is not valid",
-            how_to_fix=(
-                f'write `{DECLARATION} = {{"table": "why holding it that long is acceptable"}}` '
-                "with a real reason, or remove it"
-            ),
-            revision=context.step.revision,
-            details=list(declaration.problems),
-        )
-    return declaration.entries
+    return valid_entries(
+        context.history.script().get_revision(context.step.revision),
+        DECLARATION,
+        check=CHECK,
+        shape='{"table": "why holding it that long is acceptable"}',
+    )
 
 
 def _samples(context: StepContext) -> LockSamples:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.dialects.base import CatalogSnapshot
-from tests.migrations.gate.engine.declarations import read_declaration
+from tests.migrations.gate.engine.declarations import valid_entries
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.moves import seed_samples
 from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
@@ -156,19 +156,12 @@ def declared_changes(history: History, step: Step) -> dict[str, str]:
     says so next to its code, with a reason a reviewer can judge; the populated check then
     accepts changes there, and only there.
     """
-    declaration = read_declaration(history.script().get_revision(step.revision), DECLARATION)
-    if declaration.problems:
-        raise GateFailure(
-            check=CHECK,
-            problem=f"the `{DECLARATION}` declaration of {step.revision} is not valid",
-            how_to_fix=(
-                f'write `{DECLARATION} = {{"table.column": "why changing these values is '
-                f'intended"}}` with a real reason, or remove it'
-            ),
-            revision=step.revision,
-            details=list(declaration.problems),
-        )
-    return declaration.entries
+    return valid_entries(
+        history.script().get_revision(step.revision),
+        DECLARATION,
+        check=CHECK,
+        shape='{"table.column": "why changing these values is intended"}',
+    )
 
 
 def _report(problems: list[str]) -> list[str]:

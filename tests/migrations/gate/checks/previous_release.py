@@ -25,7 +25,7 @@ from typing import ClassVar
 from sqlalchemy import Connection, inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from tests.migrations.gate.engine.declarations import read_declaration
+from tests.migrations.gate.engine.declarations import valid_entries
 from tests.migrations.gate.engine.moves import OldRelease
 from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
 from tests.migrations.gate.engine.rows import describe_row, write_once
@@ -45,20 +45,12 @@ HOW_TO_FIX = (
 
 
 def _declared(context: StepContext) -> dict[str, str]:
-    script = context.history.script().get_revision(context.step.revision)
-    declaration = read_declaration(script, DECLARATION)
-    if declaration.problems:
-        raise GateFailure(
-            check=CHECK,
-            problem=f"the `{DECLARATION}` declaration of {context.step.revision} is not valid",
-            how_to_fix=(
-                f'write `{DECLARATION} = {{"table.column": "why no running release needs it"}}` '
-                "with a real reason, or remove it"
-            ),
-            revision=context.step.revision,
-            details=list(declaration.problems),
-        )
-    return declaration.entries
+    return valid_entries(
+        context.history.script().get_revision(context.step.revision),
+        DECLARATION,
+        check=CHECK,
+        shape='{"table.column": "why no running release needs it"}',
+    )
 
 
 class PreviousRelease(StepCheckBase):

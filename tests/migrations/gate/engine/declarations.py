@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from alembic.script import Script
 
+from tests.migrations.gate.failure import GateFailure
+
 MIN_REASON_WORDS = 3
 
 
@@ -54,3 +56,22 @@ def read_declaration(script: Script, attribute: str) -> Declaration:
             continue
         entries[name] = reason.strip()
     return Declaration(entries=entries, problems=tuple(problems))
+
+
+def valid_entries(script: Script, attribute: str, *, check: str, shape: str) -> dict[str, str]:
+    """The `attribute` declaration's entries, or a `GateFailure` of `check` if any is invalid.
+
+    A malformed declaration excuses nothing and fails on its own, naming the revision, so a
+    typo in an excuse is never mistaken for the defect it meant to excuse. `shape` is the
+    declaration as it should be written, e.g. `{"table": "why holding it that long is fine"}`.
+    """
+    declaration = read_declaration(script, attribute)
+    if declaration.problems:
+        raise GateFailure(
+            check=check,
+            problem=f"the `{attribute}` declaration of {script.revision} is not valid",
+            how_to_fix=f"write `{attribute} = {shape}` with a real reason, or remove it",
+            revision=script.revision,
+            details=list(declaration.problems),
+        )
+    return declaration.entries
