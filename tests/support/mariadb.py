@@ -41,6 +41,11 @@ class MariaDBServer:
     admin_url: URL
     origin: str
 
+    @property
+    def supports_templates(self) -> bool:
+        """No: MariaDB has no template databases; a copy is a new database, migrated."""
+        return False
+
     def url_for(self, database: str) -> URL:
         """The URL of `database` on this server."""
         return self.admin_url.set(database=database)

@@ -30,7 +30,7 @@ from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.sessions import connect
 from tests.migrations.gate.engine.snapshots import snapshot_of
 from tests.migrations.gate.failure import GateFailure
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
 CHECK = "drift"
 COMPARISON_OPTIONS = (
@@ -82,7 +82,7 @@ def autogenerate_diff(history: History, url: URL, metadata: MetaData) -> list[st
 
 
 def catalog_diff(
-    server: PostgresServer, url: URL, metadata: MetaData, *, scratch: URL | None = None
+    server: DatabaseServer, url: URL, metadata: MetaData, *, scratch: URL | None = None
 ) -> list[str]:
     """Unified diff from the migrated catalog to the catalog `metadata.create_all` builds.
 
@@ -105,7 +105,7 @@ def catalog_diff(
 
 
 def check_drift(
-    server: PostgresServer,
+    server: DatabaseServer,
     history: History,
     url: URL,
     metadata: MetaData,
