@@ -9,9 +9,14 @@ from __future__ import annotations
 from sqlalchemy import URL
 
 from tests.migrations.gate.dialects.base import Dialect
+from tests.migrations.gate.dialects.mariadb import MariaDB
 from tests.migrations.gate.dialects.postgresql import PostgreSQL
 
-_DIALECTS: dict[str, Dialect] = {"postgresql": PostgreSQL()}
+_DIALECTS: dict[str, Dialect] = {
+    "postgresql": PostgreSQL(),
+    "mariadb": MariaDB(),
+    "mysql": MariaDB(),
+}
 
 
 def dialect_for(url: URL) -> Dialect:
