@@ -74,6 +74,9 @@ def autogenerate_diff(history: History, url: URL, metadata: MetaData) -> list[st
             connection, opts={**options, "target_metadata": metadata}
         )
         script = produce_migrations(context, metadata)
+        if script.upgrade_ops is not None:  # a reflection gap of the server is no drift
+            noise = dialect_for(url).autogenerate_noise
+            script.upgrade_ops.ops = [op for op in script.upgrade_ops.ops if not noise(op)]
         if script.upgrade_ops is None or script.upgrade_ops.is_empty():
             return []
         code = render_python_code(script.upgrade_ops, migration_context=context)

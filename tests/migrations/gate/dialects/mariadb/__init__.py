@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 
 from sqlalchemy import URL, Connection, create_engine, pool, text
+from sqlalchemy.exc import DataError, IntegrityError
 
 from tests.migrations.gate.dialects.base import (
     VERSION_TABLE,
@@ -27,7 +28,7 @@ from tests.migrations.gate.dialects.base import (
     LockMode,
     StoredRelation,
 )
-from tests.migrations.gate.dialects.mariadb import catalog
+from tests.migrations.gate.dialects.mariadb import autogenerate, catalog
 
 _TABLES = text(
     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
@@ -60,6 +61,13 @@ LOCK_WAIT_TIMEOUT = 1205
 """ER_LOCK_WAIT_TIMEOUT: a row lock waited past innodb_lock_wait_timeout."""
 STATEMENT_TIMEOUT = 1969
 """ER_STATEMENT_TIMEOUT: `max_statement_time` ended the statement."""
+CHECK_FAILED = 4025
+"""ER_CONSTRAINT_FAILED: `CONSTRAINT `ck_…` failed for …` (PyMySQL: an OperationalError)."""
+MYSQL_CHECK_VIOLATED = 3819
+"""MySQL 8's ER_CHECK_CONSTRAINT_VIOLATED, for a `mysql://` server."""
+OUT_OF_RANGE = 167
+"""HA_ERR_AUTOINC_ERANGE, "Out of range value for column": e.g. 0 or a negative number for an
+AUTO_INCREMENT key (PyMySQL: an InternalError)."""
 DUPLICATE_ENTRY = 1062
 """ER_DUP_ENTRY: `Duplicate entry '…' for key '…'`."""
 
@@ -180,6 +188,20 @@ class MariaDB:
             for t, c in rows
             if t in tables
         ]
+
+    def autogenerate_noise(self, operation: object) -> bool:
+        """An `Identity` re-added to an AUTO_INCREMENT column (`autogenerate.py`)."""
+        return autogenerate.is_noise(operation)
+
+    def refuses_row(self, error: BaseException) -> bool:
+        """An IntegrityError or DataError, or a failed CHECK (ER_CONSTRAINT_FAILED, 4025),
+        which PyMySQL raises as an OperationalError; and a float MariaDB cannot store at all
+        (inf, nan), which PyMySQL refuses before sending the row."""
+        if isinstance(error, (IntegrityError, DataError)):
+            return True
+        if "can not be used with MySQL" in str(getattr(error, "orig", error)):
+            return True
+        return _error_code(error) in (CHECK_FAILED, MYSQL_CHECK_VIOLATED, OUT_OF_RANGE)
 
     def is_duplicate_key(self, error: BaseException, column: str) -> bool:
         """ER_DUP_ENTRY on the primary key or on a key named for `column`.
