@@ -25,14 +25,25 @@ PROJECT_FIXTURES = frozenset({"project_history", "project_templates", "gate_matr
 """Fixtures that judge or report on the project's own history."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Refuse a test that judges the project's history without `@pytest.mark.history`.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect `mariadb_only` tests on PostgreSQL; refuse an unmarked history test.
+
+    A `mariadb_only` test is the MariaDB counterpart of a PostgreSQL one (the project's walk
+    with every check is `test_walk.py`'s there): on PostgreSQL it is deselected, not skipped,
+    so a skip in a gate run still always means "not run because of a failure".
+
+    Refuse a test that judges the project's history without `@pytest.mark.history`.
 
     `nox -s gate` runs only the marked tests, and only marked tests feed the gate's matrix, so
     an unmarked check of the project's history would silently drop out of both. A test that
     asks for one of `PROJECT_FIXTURES` judges the project; so, usually, does one with "project"
     in its name.
     """
+    if server_backend(Settings().test_database_url) != "mariadb":
+        elsewhere = [item for item in items if item.get_closest_marker("mariadb_only")]
+        if elsewhere:
+            config.hook.pytest_deselected(items=elsewhere)
+            items[:] = [item for item in items if item not in elsewhere]
     for item in items:
         if not item.path.is_relative_to(Path(__file__).parent):
             continue

@@ -3,7 +3,7 @@
 These run on whichever server `TEST_DATABASE_URL` names, through `gate_server` and the
 dialect its URLs select; the walk runs `checks.step_checks_on(dialect)`, the per-revision
 checks that have a meaning there. On PostgreSQL the project walk is `test_walk.py`'s (every
-check), so this module's project walk runs only on MariaDB, and reports the checks it leaves
+check), so this module is `mariadb_only` (deselected there); it reports the checks it leaves
 out as not run, with why, in the matrix: never as passed.
 """
 
@@ -26,10 +26,12 @@ from tests.support.servers import DatabaseServer
 EXAMPLES = 10
 
 
+pytestmark = pytest.mark.mariadb_only("on PostgreSQL, test_walk.py walks with every check")
+
+
 def _require_mariadb(url: URL) -> str:
     name = dialect_for(url).name
-    if name != "mariadb":
-        pytest.skip(f"the {name} walk of the project is test_walk.py's, with every check")
+    assert name == "mariadb", f"a mariadb_only test ran on {name}"
     return name
 
 
