@@ -123,6 +123,9 @@ def test_matching_widgets_model_does_not_drift(
     )
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_new_column_with_its_migration_does_not_drift(
     models_scratch: URL,
     head_url: tuple[DatabaseServer, URL],
@@ -145,6 +148,9 @@ def test_new_column_with_its_migration_does_not_drift(
     )
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_new_table_with_its_migration_does_not_drift(
     models_scratch: URL,
     head_url: tuple[DatabaseServer, URL],
@@ -166,6 +172,9 @@ def test_new_table_with_its_migration_does_not_drift(
     check_drift(server, fixture_history("correct_new_table"), url, metadata, scratch=models_scratch)
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_server_default_drift_is_rendered_as_a_migration(
     models_scratch: URL,
     head_url: tuple[DatabaseServer, URL],
@@ -181,6 +190,9 @@ def test_server_default_drift_is_rendered_as_a_migration(
     assert " object at 0x" not in text_
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_widened_column_keeps_its_default_without_drift(
     models_scratch: URL, head_url: tuple[DatabaseServer, URL]
 ) -> None:
@@ -193,6 +205,9 @@ def test_widened_column_keeps_its_default_without_drift(
     )
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_widened_column_with_another_default_still_drifts(
     models_scratch: URL, head_url: tuple[DatabaseServer, URL]
 ) -> None:
@@ -212,6 +227,9 @@ def test_widened_column_with_another_default_still_drifts(
     assert "+table widgets: column size bigint NOT NULL DEFAULT 1" in text_
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_check_expression_drift_is_caught_by_the_catalog(
     models_scratch: URL,
     head_url: tuple[DatabaseServer, URL],
@@ -224,6 +242,9 @@ def test_check_expression_drift_is_caught_by_the_catalog(
     assert "write a revision that makes the change" in text_
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_enum_label_drift_is_caught_by_the_catalog(
     models_scratch: URL, head_url: tuple[DatabaseServer, URL]
 ) -> None:
