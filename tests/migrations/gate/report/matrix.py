@@ -44,8 +44,9 @@ COLUMN_ORDER = (
 
 
 LEGEND = (
-    "✔ passed · ✘ failed · – not run (blocked by a failure) · blank: the check does not judge "
-    "that revision (no table to lock yet; drift judges head)"
+    "✔ passed · ✘ failed · – not run (blocked by a failure, or not on this server yet: see the "
+    "skips) · blank: the check does not judge that revision (no table to lock yet; drift "
+    "judges head)"
 )
 
 
