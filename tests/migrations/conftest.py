@@ -13,24 +13,37 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, Engine, create_engine, pool
 
+from app.settings import Settings
 from tests.migrations.gate.checks.upgrade import RevisionTemplates, walk_upgrades
 from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.history import History
+from tests.support.mariadb import server_backend
 from tests.support.migrations import alembic_config as project_alembic_config
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
 PROJECT_FIXTURES = frozenset({"project_history", "project_templates", "gate_matrix"})
 """Fixtures that judge or report on the project's own history."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Refuse a test that judges the project's history without `@pytest.mark.history`.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect `mariadb_only` tests on PostgreSQL; refuse an unmarked history test.
+
+    A `mariadb_only` test is the MariaDB counterpart of a PostgreSQL one (the project's walk
+    with every check is `test_walk.py`'s there): on PostgreSQL it is deselected, not skipped,
+    so a skip in a gate run still always means "not run because of a failure".
+
+    Refuse a test that judges the project's history without `@pytest.mark.history`.
 
     `nox -s gate` runs only the marked tests, and only marked tests feed the gate's matrix, so
     an unmarked check of the project's history would silently drop out of both. A test that
     asks for one of `PROJECT_FIXTURES` judges the project; so, usually, does one with "project"
     in its name.
     """
+    if server_backend(Settings().test_database_url) != "mariadb":
+        elsewhere = [item for item in items if item.get_closest_marker("mariadb_only")]
+        if elsewhere:
+            config.hook.pytest_deselected(items=elsewhere)
+            items[:] = [item for item in items if item not in elsewhere]
     for item in items:
         if not item.path.is_relative_to(Path(__file__).parent):
             continue
@@ -47,10 +60,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             )
 
 
+@pytest.fixture(scope="session")
+def gate_server(request: pytest.FixtureRequest) -> DatabaseServer:
+    """The server the gate judges on: `TEST_DATABASE_URL`'s MariaDB, else the PostgreSQL one.
+
+    The walk and the checks take its dialect from the URLs of its databases
+    (`dialects.dialect_for`), so a check written against it runs on either server.
+    """
+    if server_backend(Settings().test_database_url) == "mariadb":
+        mariadb: DatabaseServer = request.getfixturevalue("mariadb_server")
+        return mariadb
+    postgres: DatabaseServer = request.getfixturevalue("postgres_server")
+    return postgres
+
+
 @pytest.fixture
-def empty_database_url(postgres_server: PostgresServer) -> Iterator[URL]:
+def empty_database_url(gate_server: DatabaseServer) -> Iterator[URL]:
     """A new empty UTF-8 database, dropped after the test."""
-    with postgres_server.temporary_database("items_migration") as url:
+    with gate_server.temporary_database("items_migration") as url:
         yield url
 
 
@@ -82,7 +109,7 @@ def alembic_engine(empty_engine: Engine) -> Engine:
 
 @pytest.fixture(scope="session")
 def project_templates(
-    postgres_server: PostgresServer, request: pytest.FixtureRequest
+    gate_server: DatabaseServer, request: pytest.FixtureRequest
 ) -> Iterator[RevisionTemplates]:
     """Template databases of the project's history, after one base → head walk per run.
 
@@ -90,21 +117,22 @@ def project_templates(
     needs a revision it never reached). Once head is reached it adopts the run's
     `head_template` (built once for the API tests too; asked for only then, so a broken history
     is reported by the upgrade check, not by that fixture's setup). A test that needs another
-    revision gets it built on demand. The per-revision checks need none: they walk one database
-    of their own (`test_walk.py`).
+    revision gets it built on demand (on MariaDB, which has no templates: a new database
+    migrated to it, see `RevisionTemplates.database_at`). The per-revision checks need none:
+    they walk one database of their own (`test_walk.py`).
     """
     history = History()
-    templates = walk_upgrades(history, postgres_server)
+    templates = walk_upgrades(history, gate_server)
     head = history.script().get_current_head()
-    if head is not None and templates.failure is None:
+    if head is not None and templates.failure is None and gate_server.supports_templates:
         templates.adopt(head, request.getfixturevalue("head_template"))
     yield templates
     templates.drop()
 
 
 @pytest.fixture(scope="session")
-def _scratch_database(postgres_server: PostgresServer) -> Iterator[URL]:
-    with postgres_server.temporary_database("gate_scratch") as url:
+def _scratch_database(gate_server: DatabaseServer) -> Iterator[URL]:
+    with gate_server.temporary_database("gate_scratch") as url:
         yield url
 
 

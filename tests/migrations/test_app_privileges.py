@@ -11,6 +11,10 @@ from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer
 
+pytestmark = pytest.mark.postgresql_only(
+    "the app role and its privileges: none on MariaDB (issue 10)"
+)
+
 
 @pytest.mark.parametrize("name", ["privileges_granted", "correct_new_table", "safe_changes"])
 def test_tables_covered_by_the_default_privileges_pass(

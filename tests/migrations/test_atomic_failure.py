@@ -16,6 +16,10 @@ from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer
 
+pytestmark = pytest.mark.postgresql_only(
+    "holds locks from another session and bulk-fills: no MariaDB answer yet (issue 10)"
+)
+
 
 def outcomes_of(
     history: History, server: PostgresServer, scratch: URL

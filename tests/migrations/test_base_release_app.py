@@ -32,6 +32,8 @@ from tests.support.postgres import PostgresServer
 
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
+pytestmark = pytest.mark.postgresql_only("its fixture histories are PostgreSQL SQL (issue 10)")
+
 
 def project_repository(repo: Path) -> History:
     """A repository whose `main` holds the project's app and history; its history, checked out."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import URL, create_engine, pool, text
 
 from tests.migrations.gate.engine.snapshots import snapshot_of
@@ -47,6 +48,10 @@ EXPECTED = [
     "table things: trigger things_touch CREATE TRIGGER things_touch BEFORE UPDATE ON things "
     "FOR EACH ROW EXECUTE FUNCTION touch()",
 ]
+
+pytestmark = pytest.mark.postgresql_only(
+    "the PostgreSQL catalog snapshot (MariaDB's: test_mariadb_dialect.py)"
+)
 
 
 def test_snapshot_lists_every_object(scratch_database_url: URL) -> None:

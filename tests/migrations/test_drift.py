@@ -36,6 +36,7 @@ from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.report.plugin import MatrixRecorder
 from tests.support.git import git, versions_repository
 from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
 
 def widgets_metadata(
@@ -67,20 +68,18 @@ def widgets_metadata(
 
 
 @pytest.fixture(scope="module")
-def models_scratch(postgres_server: PostgresServer) -> Iterator[URL]:
+def models_scratch(gate_server: DatabaseServer) -> Iterator[URL]:
     """Where `check_drift` builds the models' schema in these tests (emptied at each use)."""
-    with postgres_server.temporary_database("gate_drift_models") as url:
+    with gate_server.temporary_database("gate_drift_models") as url:
         yield url
 
 
 @pytest.fixture
-def head_url(
-    postgres_server: PostgresServer, scratch_database_url: URL
-) -> tuple[PostgresServer, URL]:
-    return postgres_server, scratch_database_url
+def head_url(gate_server: DatabaseServer, scratch_database_url: URL) -> tuple[DatabaseServer, URL]:
+    return gate_server, scratch_database_url
 
 
-def _migrated(server_url: tuple[PostgresServer, URL], name: str) -> tuple[PostgresServer, URL]:
+def _migrated(server_url: tuple[DatabaseServer, URL], name: str) -> tuple[DatabaseServer, URL]:
     server, url = server_url
     named_history(name).upgrade(url, "head")
     return server, url
@@ -91,19 +90,19 @@ def test_project_head_matches_app_models(
     models_scratch: URL,
     project_templates: RevisionTemplates,
     project_history: History,
-    postgres_server: PostgresServer,
+    gate_server: DatabaseServer,
     gate_matrix: MatrixRecorder,
 ) -> None:
     project_templates.require("drift")
     head = project_history.script().get_current_head() or ""
     with project_templates.database_at(head) as url:
-        check_drift(postgres_server, project_history, url, Base.metadata, scratch=models_scratch)
+        check_drift(gate_server, project_history, url, Base.metadata, scratch=models_scratch)
     gate_matrix.passed("drift", [head])
 
 
 def test_comment_and_formatting_edits_do_not_drift(
     models_scratch: URL,
-    head_url: tuple[PostgresServer, URL],
+    head_url: tuple[DatabaseServer, URL],
 ) -> None:
     server, url = _migrated(head_url, "comment_formatting_edit")
     check_drift(
@@ -116,7 +115,7 @@ def test_comment_and_formatting_edits_do_not_drift(
 
 
 def test_matching_widgets_model_does_not_drift(
-    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+    models_scratch: URL, head_url: tuple[DatabaseServer, URL]
 ) -> None:
     server, url = _migrated(head_url, "clean_widgets")
     check_drift(
@@ -124,9 +123,12 @@ def test_matching_widgets_model_does_not_drift(
     )
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_new_column_with_its_migration_does_not_drift(
     models_scratch: URL,
-    head_url: tuple[PostgresServer, URL],
+    head_url: tuple[DatabaseServer, URL],
 ) -> None:
     server, url = _migrated(head_url, "correct_new_column")
     metadata = widgets_metadata(
@@ -146,9 +148,12 @@ def test_new_column_with_its_migration_does_not_drift(
     )
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_new_table_with_its_migration_does_not_drift(
     models_scratch: URL,
-    head_url: tuple[PostgresServer, URL],
+    head_url: tuple[DatabaseServer, URL],
 ) -> None:
     server, url = _migrated(head_url, "correct_new_table")
     metadata = widgets_metadata()
@@ -167,9 +172,12 @@ def test_new_table_with_its_migration_does_not_drift(
     check_drift(server, fixture_history("correct_new_table"), url, metadata, scratch=models_scratch)
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_server_default_drift_is_rendered_as_a_migration(
     models_scratch: URL,
-    head_url: tuple[PostgresServer, URL],
+    head_url: tuple[DatabaseServer, URL],
 ) -> None:
     text_ = widgets_drift(head_url, models_scratch, widgets_metadata(size_default="1"))
     assert "[drift]" in text_
@@ -182,8 +190,11 @@ def test_server_default_drift_is_rendered_as_a_migration(
     assert " object at 0x" not in text_
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_widened_column_keeps_its_default_without_drift(
-    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+    models_scratch: URL, head_url: tuple[DatabaseServer, URL]
 ) -> None:
     """integer -> bigint leaves `DEFAULT 0`; the model's `server_default="0"` builds
     `DEFAULT '0'::bigint`. One value, two spellings: a correct change, no drift, no waiver."""
@@ -194,8 +205,11 @@ def test_widened_column_keeps_its_default_without_drift(
     )
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_widened_column_with_another_default_still_drifts(
-    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+    models_scratch: URL, head_url: tuple[DatabaseServer, URL]
 ) -> None:
     """Comparing constants by value must not blur a real difference: 0 is not 1."""
     server, url = _migrated(head_url, "correct_widen_with_default")
@@ -213,9 +227,12 @@ def test_widened_column_with_another_default_still_drifts(
     assert "+table widgets: column size bigint NOT NULL DEFAULT 1" in text_
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_check_expression_drift_is_caught_by_the_catalog(
     models_scratch: URL,
-    head_url: tuple[PostgresServer, URL],
+    head_url: tuple[DatabaseServer, URL],
 ) -> None:
     """Same CHECK name, other expression: autogenerate is blind to it, the catalog is not."""
     text_ = widgets_drift(head_url, models_scratch, widgets_metadata(size_check="size > 0"))
@@ -225,8 +242,11 @@ def test_check_expression_drift_is_caught_by_the_catalog(
     assert "write a revision that makes the change" in text_
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_enum_label_drift_is_caught_by_the_catalog(
-    models_scratch: URL, head_url: tuple[PostgresServer, URL]
+    models_scratch: URL, head_url: tuple[DatabaseServer, URL]
 ) -> None:
     server, url = _migrated(head_url, "correct_new_table")
     metadata = widgets_metadata()
@@ -250,6 +270,9 @@ def test_enum_label_drift_is_caught_by_the_catalog(
     assert "+type part_kind AS ENUM ('bolt', 'nut', 'gear', 'spring')" in text_
 
 
+@pytest.mark.postgresql_only(
+    "the pull-request command starts PostgreSQL (commands/pull_request.py)"
+)
 def test_drift_command_reports_once_and_fails(postgres_server: PostgresServer) -> None:
     """What `python -m tests.migrations.gate.commands.pull_request` runs, on a drifting fixture."""
     history = fixture_history("clean_widgets")
@@ -286,6 +309,9 @@ def downgrade() -> None:
 '''
 
 
+@pytest.mark.postgresql_only(
+    "the pull-request command starts PostgreSQL (commands/pull_request.py)"
+)
 def test_drift_command_lints_the_new_revisions_of_a_pull_request(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
@@ -317,7 +343,7 @@ def test_drift_command_lints_the_new_revisions_of_a_pull_request(
     assert passed[1].endswith("has no app/: there is no release to run"), passed
 
 
-def widgets_drift(head_url: tuple[PostgresServer, URL], scratch: URL, metadata: MetaData) -> str:
+def widgets_drift(head_url: tuple[DatabaseServer, URL], scratch: URL, metadata: MetaData) -> str:
     """The drift report of `clean_widgets` at head against `metadata`, which must differ."""
     server, url = _migrated(head_url, "clean_widgets")
     with pytest.raises(GateFailure) as failure:

@@ -20,6 +20,10 @@ from tests.support.postgres import PostgresServer
 GENEROUS = 10.0  # seconds; lock_timeout is 20ms, so this only fails when nothing timed out
 QUANTITY_REVISION = "9a4f2e61c8d5"
 
+pytestmark = pytest.mark.postgresql_only(
+    "holding locks from another session has no MariaDB dialect answer yet (issue 10)"
+)
+
 
 @pytest.mark.history
 def test_upgrade_gives_up_behind_a_reader_and_leaves_the_previous_revision(

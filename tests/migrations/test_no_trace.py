@@ -10,7 +10,11 @@ from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
+
+pytestmark = pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 
 
 @pytest.mark.parametrize(
@@ -20,9 +24,9 @@ from tests.support.postgres import PostgresServer
     ["correct_new_column", "correct_new_table"],
 )
 def test_correct_histories_leave_no_trace(
-    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+    gate_server: DatabaseServer, scratch_database_url: URL, name: str
 ) -> None:
-    walk_history(named_history(name), postgres_server, [NoTrace()], scratch=scratch_database_url)
+    walk_history(named_history(name), gate_server, [NoTrace()], scratch=scratch_database_url)
 
 
 @pytest.mark.parametrize(
@@ -49,16 +53,14 @@ def test_correct_histories_leave_no_trace(
     ],
 )
 def test_leftover_shows_as_a_catalog_diff(
-    postgres_server: PostgresServer,
+    gate_server: DatabaseServer,
     scratch_database_url: URL,
     name: str,
     revision: str,
     expected: list[str],
 ) -> None:
     with pytest.raises(GateFailure) as failure:
-        walk_history(
-            fixture_history(name), postgres_server, [NoTrace()], scratch=scratch_database_url
-        )
+        walk_history(fixture_history(name), gate_server, [NoTrace()], scratch=scratch_database_url)
     text = str(failure.value)
     assert "[downgrade-leaves-no-trace]" in text
     assert f"revision: {revision}" in text

@@ -13,12 +13,15 @@ from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
 SELF_TEST_EXAMPLES = 15
 """Enough for a broken fixture to fail at once and a correct one to meet varied rows."""
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 @pytest.mark.parametrize(
     # Not comment_formatting_edit: its revisions are AST-identical to the project's (edited.py
     # proves it), which test_walk.py already walks revision by revision.
@@ -26,26 +29,29 @@ SELF_TEST_EXAMPLES = 15
     ["correct_new_column", "correct_new_table"],
 )
 def test_correct_histories_keep_generated_rows(
-    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+    gate_server: DatabaseServer, scratch_database_url: URL, name: str
 ) -> None:
     walk_history(
         named_history(name),
-        postgres_server,
+        gate_server,
         [PopulatedUpgrade()],
         examples=SELF_TEST_EXAMPLES,
         scratch=scratch_database_url,
     )
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_not_null_column_without_default_fails_only_with_rows(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
     history = fixture_history("not_null_no_default")
-    check_upgrade(history, postgres_server)  # the empty database takes it
+    check_upgrade(history, gate_server)  # the empty database takes it
     with pytest.raises(GateFailure) as failure:
         walk_history(
             history,
-            postgres_server,
+            gate_server,
             [PopulatedUpgrade()],
             examples=SELF_TEST_EXAMPLES,
             scratch=scratch_database_url,
@@ -61,9 +67,9 @@ def test_not_null_column_without_default_fails_only_with_rows(
 
 
 def test_truncating_upgrade_loses_rows(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
-    text = populated_failure("data_loss_truncate", postgres_server, scratch_database_url)
+    text = populated_failure("data_loss_truncate", gate_server, scratch_database_url)
     assert "revision: b2000000dead" in text
     assert "loses or changes existing data" in text
     assert "table widgets: row {'id': 1} lost (was: id=1, name=" in text
@@ -71,18 +77,18 @@ def test_truncating_upgrade_loses_rows(
 
 
 def test_drop_and_readd_column_changes_values(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
-    text = populated_failure("data_loss_readd_column", postgres_server, scratch_database_url)
+    text = populated_failure("data_loss_readd_column", gate_server, scratch_database_url)
     assert "revision: b2000000c0de" in text
     assert "loses or changes existing data" in text
     assert re.search(r"table widgets: row \{'id': \d+\}: size was [1-9]\d*, now 0", text)
 
 
 def test_new_not_null_column_must_hold_its_default_on_old_rows(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
-    text = populated_failure("backfill_not_default", postgres_server, scratch_database_url)
+    text = populated_failure("backfill_not_default", gate_server, scratch_database_url)
     assert "revision: b2000000bf0d" in text
     assert re.search(
         r"table widgets: row \{'id': \d+\}: new NOT NULL column weight holds \d+, "
@@ -92,21 +98,21 @@ def test_new_not_null_column_must_hold_its_default_on_old_rows(
 
 
 def test_undeclared_data_change_is_reported(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
-    text = populated_failure("undeclared_data_change", postgres_server, scratch_database_url)
+    text = populated_failure("undeclared_data_change", gate_server, scratch_database_url)
     assert "revision: b2000000dec0" in text
     assert re.search(r"table widgets: row \{'id': \d+\}: note was None, now ''", text)
     assert 'changes_data = {"table.column": "why"}' in text
 
 
 def test_declared_data_change_passes(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
     """A data fix that says what it changes, and why, is a correct change."""
     walk_history(
         fixture_history("declared_data_change"),
-        postgres_server,
+        gate_server,
         [PopulatedUpgrade()],
         examples=SELF_TEST_EXAMPLES,
         scratch=scratch_database_url,
@@ -114,14 +120,14 @@ def test_declared_data_change_passes(
 
 
 def test_data_change_declaration_needs_a_reason(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
-    text = populated_failure("weak_data_declaration", postgres_server, scratch_database_url)
+    text = populated_failure("weak_data_declaration", gate_server, scratch_database_url)
     assert "the `changes_data` declaration of b2000000dec2 is not valid" in text
     assert "no real reason ('ok')" in text
 
 
-def populated_failure(name: str, server: PostgresServer, scratch: URL) -> str:
+def populated_failure(name: str, server: DatabaseServer, scratch: URL) -> str:
     """The report of the populated check on fixture history `name`, which must fail it."""
     with pytest.raises(GateFailure) as failure:
         walk_history(

@@ -11,6 +11,10 @@ from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer
 
+pytestmark = pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
+
 
 @pytest.mark.parametrize(
     "name",

@@ -27,7 +27,7 @@ from app.models import NAME_MAX_LENGTH, WHITESPACE
 from tests.migrations.gate.checks.upgrade import RevisionTemplates
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.engine.working import WorkingDatabase, working_database
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
 CREATE_ITEMS = "3c1d9e4a7b20"
 ADD_QUANTITY = "9a4f2e61c8d5"
@@ -89,12 +89,17 @@ def api() -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def old_database(
-    postgres_server: PostgresServer, project_templates: RevisionTemplates
+    gate_server: DatabaseServer, project_templates: RevisionTemplates
 ) -> Iterator[WorkingDatabase]:
-    """A database at 3c1d9e4a7b20, reset between examples (hypothesis runs them in one call)."""
+    """A database at 3c1d9e4a7b20, reset between examples (hypothesis runs them in one call).
+
+    A copy of the template on PostgreSQL; on MariaDB (no templates) a new database, migrated.
+    """
     project_templates.require("quantity-backfill")
-    template = project_templates.template_for(CREATE_ITEMS)
-    with working_database(postgres_server, History(), CREATE_ITEMS, template=template) as db:
+    template = (
+        project_templates.template_for(CREATE_ITEMS) if gate_server.supports_templates else None
+    )
+    with working_database(gate_server, History(), CREATE_ITEMS, template=template) as db:
         yield db
 
 
@@ -160,12 +165,11 @@ def test_any_old_rows_are_backfilled_and_served(
     assert_backfilled_and_served(served, rows)
 
 
-def test_the_tutorials_quantity_revision_is_caught(
-    api: Api, postgres_server: PostgresServer
-) -> None:
+@pytest.mark.postgresql_only("the fixture's items revision is PostgreSQL SQL (btrim, ::float8)")
+def test_the_tutorials_quantity_revision_is_caught(api: Api, gate_server: DatabaseServer) -> None:
     """A nullable `quantity` without default: old rows read NULL and every read is a 500."""
     history = fixture_history("quantity_without_default")
-    with working_database(postgres_server, history, CREATE_ITEMS) as database:
+    with working_database(gate_server, history, CREATE_ITEMS) as database:
         served = serve_old_rows(api, database, EDGE_ROWS, "7e570ba11ad0")
     assert served.quantities == dict.fromkeys(served.ids, None)
     assert set(served.statuses.values()) == {500}

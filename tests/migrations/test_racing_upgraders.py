@@ -34,6 +34,7 @@ def test_two_upgraders_apply_the_project_once(
     gate_matrix.passed(CHECK, [script.revision for script in history.revisions()])
 
 
+@pytest.mark.postgresql_only("its fixture takes PostgreSQL's advisory lock")
 def test_second_upgrader_waits_on_the_advisory_lock_through_autocommit_block(
     scratch_database_url: URL,
 ) -> None:
@@ -45,6 +46,7 @@ def test_second_upgrader_waits_on_the_advisory_lock_through_autocommit_block(
     assert applied == [[], ["ru01_things", "ru02_concurrent_index"]]
 
 
+@pytest.mark.postgresql_only("its fixture releases PostgreSQL's advisory lock")
 def test_upgraders_without_the_advisory_lock_clash(scratch_database_url: URL) -> None:
     with pytest.raises(GateFailure) as raised:
         check_racing_upgraders(fixture_history("releases_advisory_lock"), scratch_database_url)

@@ -88,6 +88,7 @@ def test_annotations_point_at_the_revision_function_and_escape_the_message() -> 
     )
 
 
+@pytest.mark.postgresql_only("the pull-request command and the seeded copy run on PostgreSQL")
 def test_pull_request_check_reports_a_revision_that_does_not_upgrade_once(
     postgres_server: PostgresServer,
 ) -> None:
@@ -157,6 +158,7 @@ def _seeded_copy(destination: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql_only("the seeded broken revision is PostgreSQL SQL")
 def test_a_revision_that_does_not_upgrade_fails_once_and_blocks_the_rest(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:

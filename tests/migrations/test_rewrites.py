@@ -11,6 +11,10 @@ from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.report.plugin import MatrixRecorder
 
+pytestmark = pytest.mark.postgresql_only(
+    "rewrites are seen through relfilenodes; InnoDB table ids are not wired in yet (issue 10)"
+)
+
 
 @pytest.mark.history
 def test_project_revisions_rewrite_nothing_and_ran_on_rows(

@@ -9,17 +9,21 @@ from tests.migrations.gate.checks.sequences import Sequences, SequencesOutcome
 from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
+
+pytestmark = pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 
 
 @pytest.mark.parametrize(
     "name", ["sequence_restarted", "safe_changes", "correct_new_table", "newcomer_colour"]
 )
 def test_sequences_ahead_of_the_rows_pass(
-    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+    gate_server: DatabaseServer, scratch_database_url: URL, name: str
 ) -> None:
     reports = walk_history(
-        fixture_history(name), postgres_server, [Sequences()], scratch=scratch_database_url
+        fixture_history(name), gate_server, [Sequences()], scratch=scratch_database_url
     )
     for report in reports:
         outcome = report.observed(Sequences.name, SequencesOutcome)
@@ -29,12 +33,12 @@ def test_sequences_ahead_of_the_rows_pass(
 
 
 def test_a_table_recreated_with_its_ids_leaves_its_sequence_behind(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
     with pytest.raises(GateFailure) as raised:
         walk_history(
             fixture_history("sequence_behind"),
-            postgres_server,
+            gate_server,
             [Sequences()],
             scratch=scratch_database_url,
         )

@@ -10,7 +10,11 @@ from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import fixture_history
 from tests.migrations.gate.engine.walk import walk_history
 from tests.migrations.gate.failure import GateFailure
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
+
+pytestmark = pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 
 
 @pytest.mark.parametrize(
@@ -20,18 +24,18 @@ from tests.support.postgres import PostgresServer
     ["correct_new_column", "correct_new_table"],
 )
 def test_correct_histories_climb_the_stairway(
-    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+    gate_server: DatabaseServer, scratch_database_url: URL, name: str
 ) -> None:
-    walk_history(named_history(name), postgres_server, [Stairway()], scratch=scratch_database_url)
+    walk_history(named_history(name), gate_server, [Stairway()], scratch=scratch_database_url)
 
 
 def test_enum_left_behind_breaks_the_second_upgrade(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
     with pytest.raises(GateFailure) as failure:
         walk_history(
             fixture_history("enum_left_behind"),
-            postgres_server,
+            gate_server,
             [Stairway()],
             scratch=scratch_database_url,
         )
@@ -45,13 +49,13 @@ def test_enum_left_behind_breaks_the_second_upgrade(
 
 
 def test_downgrade_that_only_works_on_empty_tables_fails(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
     """Rows written at the revision (a NULL name) make its downgrade fail: only rows show it."""
     with pytest.raises(GateFailure) as failure:
         walk_history(
             fixture_history("downgrade_fails_on_rows"),
-            postgres_server,
+            gate_server,
             [Stairway()],
             scratch=scratch_database_url,
         )

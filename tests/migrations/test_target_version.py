@@ -67,6 +67,7 @@ def test_the_message_names_both_versions_and_only_when_they_differ() -> None:
     assert "run it on a PostgreSQL 15 server too" in message
 
 
+@pytest.mark.postgresql_only("production's target is a PostgreSQL version")
 def test_the_real_server_is_compared_with_the_target(postgres_server: PostgresServer) -> None:
     with postgres_server.admin_connection() as connection:
         major = server_major_version(connection)

@@ -10,7 +10,7 @@ from tests.migrations.gate.engine.edited import named_history
 from tests.migrations.gate.engine.history import History, fixture_history
 from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.report.plugin import MatrixRecorder
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
 
 @pytest.mark.history
@@ -24,11 +24,14 @@ def test_project_upgrades_base_to_head(
     assert reached == {script.revision for script in project_history.revisions()}
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 def test_failure_names_the_revision_and_shows_the_database_error(
-    postgres_server: PostgresServer, scratch_database_url: URL
+    gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:
     with pytest.raises(GateFailure) as failure:
-        check_upgrade(fixture_history("failing_upgrade"), postgres_server, scratch_database_url)
+        check_upgrade(fixture_history("failing_upgrade"), gate_server, scratch_database_url)
     text = str(failure.value)
     assert "[upgrade]" in text
     assert "revision: b2000000fa11" in text
@@ -37,9 +40,12 @@ def test_failure_names_the_revision_and_shows_the_database_error(
     assert "ALTER TABLE widget ADD COLUMN color" in text
 
 
+@pytest.mark.postgresql_only(
+    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
+)
 @pytest.mark.parametrize("name", ["correct_new_column", "correct_new_table", "not_null_no_default"])
 def test_correct_and_empty_safe_histories_upgrade(
-    postgres_server: PostgresServer, scratch_database_url: URL, name: str
+    gate_server: DatabaseServer, scratch_database_url: URL, name: str
 ) -> None:
     """`not_null_no_default` passes here on purpose: only the populated check catches it."""
-    check_upgrade(named_history(name), postgres_server, scratch_database_url)
+    check_upgrade(named_history(name), gate_server, scratch_database_url)

@@ -28,6 +28,11 @@ from tests.support.postgres import PostgresServer
 
 SELF_TEST_EXAMPLES = 15
 
+pytestmark = pytest.mark.postgresql_only(
+    "every step check walks here, lock-timeout, atomic-failure, lock-holds and app-privileges "
+    "among them (issue 10); the MariaDB walk is test_mariadb_gate.py"
+)
+
 
 @pytest.mark.history
 @pytest.mark.slow

@@ -21,11 +21,6 @@ from app.settings import MYSQL_CHARSET, is_mysql_family, normalise_database_url,
 from tests.support.migrations import upgrade
 from tests.support.postgres import unique_database_name
 
-GATE_IS_POSTGRESQL_ONLY = (
-    "the gate runs on PostgreSQL only until its MariaDB dialect lands (issue 10): "
-    "TEST_DATABASE_URL is {url}; run tests/migrations with a postgresql:// TEST_DATABASE_URL"
-)
-
 
 def server_backend(url: str | URL | None) -> str:
     """`"mariadb"` for a MariaDB/MySQL URL, `"postgresql"` for anything else (or no URL)."""
@@ -40,6 +35,11 @@ class MariaDBServer:
 
     admin_url: URL
     origin: str
+
+    @property
+    def supports_templates(self) -> bool:
+        """No: MariaDB has no template databases; a copy is a new database, migrated."""
+        return False
 
     def url_for(self, database: str) -> URL:
         """The URL of `database` on this server."""

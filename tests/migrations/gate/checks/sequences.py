@@ -28,6 +28,7 @@ HOW_TO_FIX = (
     "after copying rows with their ids, move the sequence past them in the same revision: "
     "`SELECT setval(pg_get_serial_sequence('t', 'id'), (SELECT max(id) FROM t))`, or for an "
     "identity column `ALTER TABLE t ALTER COLUMN id RESTART WITH <max + 1>` (computed in SQL); "
+    "on MariaDB, `ALTER TABLE t AUTO_INCREMENT = <max + 1>`; "
     "or keep the table and ALTER it instead of recreating it"
 )
 

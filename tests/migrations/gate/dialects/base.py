@@ -174,6 +174,16 @@ class Dialect(Protocol):
         """The columns of `tables` filled from a sequence by default (identity, serial)."""
         ...
 
+    def autogenerate_noise(self, operation: object) -> bool:
+        """Whether an operation Alembic's autogenerate proposes changes nothing on this server
+        (a known reflection gap), so drift leaves it out."""
+        ...
+
+    def refuses_row(self, error: BaseException) -> bool:
+        """Whether `error` is the server refusing a row it was asked to store (a constraint,
+        a value out of range), so a row generator drops that row and goes on."""
+        ...
+
     def is_duplicate_key(self, error: BaseException, column: str) -> bool:
         """Whether `error` is the server refusing a row because another row has its `column`."""
         ...

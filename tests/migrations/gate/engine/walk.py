@@ -33,7 +33,7 @@ from tests.migrations.gate.engine.relevance import tables_in_play
 from tests.migrations.gate.engine.sessions import reusing_connections
 from tests.migrations.gate.engine.steps import BASE, Step, steps, upgrade_cleanly
 from tests.migrations.gate.engine.working import WorkingDatabase, working_database
-from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
 PATIENCE = 20.0
 _T = TypeVar("_T")
@@ -144,7 +144,7 @@ def walk_step(
 
 def walk_history(
     history: History,
-    server: PostgresServer,
+    server: DatabaseServer,
     checks: Sequence[StepCheck],
     *,
     examples: int | None = None,

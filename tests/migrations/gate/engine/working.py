@@ -22,6 +22,7 @@ from tests.migrations.gate.dialects.base import CatalogSnapshot, Dialect
 from tests.migrations.gate.engine.history import History
 from tests.migrations.gate.engine.steps import BASE
 from tests.support.postgres import PostgresServer, unique_database_name
+from tests.support.servers import DatabaseServer
 
 
 @dataclass
@@ -33,7 +34,7 @@ class WorkingDatabase:
     statements, not a dozen connection handshakes.
     """
 
-    server: PostgresServer
+    server: DatabaseServer
     history: History
     revision: str
     template: str | None
@@ -76,11 +77,24 @@ class WorkingDatabase:
         self.history.run(config, command, target)
 
     def build(self) -> None:
-        """(Re)create it: a clone of `template`, or an emptied database upgraded to `revision`."""
+        """(Re)create it: a clone of `template`, or an emptied database upgraded to `revision`.
+
+        Without a template (the walk's case, and the only one on MariaDB, which has no template
+        databases) the database is emptied in place and migrated: the walk builds it once, at
+        base, so nothing is replayed.
+        """
         if self.template is not None or not self.name:
             self.drop()
             self.name = unique_database_name("gate_work")
-            self.server.create_database(self.name, template=self.template or "template0")
+            if self.template is None:
+                self.server.create_database(self.name)
+            elif isinstance(self.server, PostgresServer):
+                self.server.create_database(self.name, template=self.template)
+            else:
+                raise ValueError(
+                    f"a working database copied from {self.template!r} needs template "
+                    f"databases, which {self.dialect.name} has not: pass no template"
+                )
         else:
             if self._engine is not None:
                 self._engine.dispose()
@@ -141,7 +155,7 @@ class WorkingDatabase:
 
 @contextmanager
 def working_database(
-    server: PostgresServer,
+    server: DatabaseServer,
     history: History,
     revision: str,
     *,

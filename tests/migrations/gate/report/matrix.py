@@ -44,8 +44,9 @@ COLUMN_ORDER = (
 
 
 LEGEND = (
-    "✔ passed · ✘ failed · – not run (blocked by a failure) · blank: the check does not judge "
-    "that revision (no table to lock yet; drift judges head)"
+    "✔ passed · ✘ failed · – not run (blocked by a failure, or not on this server yet: see the "
+    "skips) · blank: the check does not judge that revision (no table to lock yet; drift "
+    "judges head)"
 )
 
 
@@ -136,10 +137,10 @@ class Matrix:
             1 for r, _ in self.rows for c in checks if self.verdict(c, r) is Verdict.NOT_RUN
         )
         if not broken:
-            return (
-                f"migration gate: {len(self.revisions)} revisions × {len(checks)} checks, "
-                "all passed"
-            )
+            size = f"migration gate: {len(self.revisions)} revisions × {len(checks)} checks"
+            if blocked:  # e.g. checks that have no meaning on this server yet (issue 10)
+                return f"{size}, every one that ran passed; {blocked} not run (see the skips)"
+            return f"{size}, all passed"
         return (
             f"migration gate: FAILED on {', '.join(broken)}; "
             f"{len(self.failures)} failure(s), {blocked} check(s) not run because of them"

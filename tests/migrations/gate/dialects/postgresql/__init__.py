@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 
 from sqlalchemy import URL, Connection, create_engine, pool, text
+from sqlalchemy.exc import DataError, IntegrityError
 
 from app.roles import APP_ROLE
 from tests.migrations.gate.dialects.base import (
@@ -162,6 +163,14 @@ class PostgreSQL:
         """Identity columns, and columns whose default calls `nextval()` (serial)."""
         rows = connection.execute(_GENERATED_KEYS, {"tables": list(tables)})
         return [GeneratedKey(table=t, column=c, how=h) for t, c, h in rows]
+
+    def autogenerate_noise(self, operation: object) -> bool:  # noqa: ARG002 (protocol)
+        """None known: what autogenerate proposes on PostgreSQL is a difference."""
+        return False
+
+    def refuses_row(self, error: BaseException) -> bool:
+        """An IntegrityError or DataError (classes 23 and 22): psycopg2 maps every one."""
+        return isinstance(error, (IntegrityError, DataError))
 
     def is_duplicate_key(self, error: BaseException, column: str) -> bool:
         """SQLSTATE 23505 with `DETAIL: Key (column)=(…) already exists.`"""

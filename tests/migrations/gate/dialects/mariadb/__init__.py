@@ -1,0 +1,249 @@
+"""MariaDB (10.6 and later), the gate's second dialect: information_schema, AUTO_INCREMENT.
+
+What the core checks need (the catalog snapshot, tables, foreign keys, the version table,
+emptying, generated keys, duplicate keys, lock-timeout errors, who waits for env.py's GET_LOCK)
+is answered here in MariaDB's terms. What has no MariaDB answer yet (bulk fill, holding locks
+from another session, the lock sampler, a linter, the app role's privileges, InnoDB table ids
+for rewrites) raises `NotImplementedError` naming issue 10; the checks that need it are listed
+in `checks.NOT_ON_MARIADB` and reported as not run there, never passed.
+"""
+
+# ruff: noqa: ARG002  (the Dialect protocol's signatures; unanswered questions ignore them)
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
+
+from sqlalchemy import URL, Connection, create_engine, pool, text
+from sqlalchemy.exc import DataError, IntegrityError
+
+from tests.migrations.gate.dialects.base import (
+    VERSION_TABLE,
+    CatalogSnapshot,
+    FillReport,
+    GeneratedKey,
+    HeldLocks,
+    LintFinding,
+    LockMode,
+    StoredRelation,
+)
+from tests.migrations.gate.dialects.mariadb import autogenerate, catalog
+
+_TABLES = text(
+    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+    "AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME <> :version_table ORDER BY 1"
+)
+_FOREIGN_KEYS = text(
+    "SELECT TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+    "WHERE CONSTRAINT_SCHEMA = DATABASE()"
+)
+_GENERATED_KEYS = text(
+    "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+    "WHERE TABLE_SCHEMA = DATABASE() AND EXTRA LIKE '%auto_increment%' ORDER BY 1, 2"
+)
+_OBJECTS = text("""
+SELECT 'VIEW', TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()
+UNION ALL
+SELECT IF(TABLE_TYPE = 'SEQUENCE', 'SEQUENCE', 'TABLE'), TABLE_NAME
+FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE <> 'VIEW'
+UNION ALL
+SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES
+WHERE ROUTINE_SCHEMA = DATABASE()
+""")
+# env.py takes GET_LOCK() on MariaDB; a session blocked in it shows the state 'User lock'.
+_MIGRATION_LOCK_WAITERS = text(
+    "SELECT ID, COALESCE(STATE, '') = 'User lock' OR COALESCE(INFO, '') LIKE '%GET_LOCK(%', "
+    "COALESCE(INFO, '') FROM information_schema.PROCESSLIST "
+    "WHERE DB = :database AND ID <> CONNECTION_ID()"
+)
+LOCK_WAIT_TIMEOUT = 1205
+"""ER_LOCK_WAIT_TIMEOUT: a row lock waited past innodb_lock_wait_timeout."""
+STATEMENT_TIMEOUT = 1969
+"""ER_STATEMENT_TIMEOUT: `max_statement_time` ended the statement."""
+CHECK_FAILED = 4025
+"""ER_CONSTRAINT_FAILED: `CONSTRAINT `ck_…` failed for …` (PyMySQL: an OperationalError)."""
+MYSQL_CHECK_VIOLATED = 3819
+"""MySQL 8's ER_CHECK_CONSTRAINT_VIOLATED, for a `mysql://` server."""
+OUT_OF_RANGE = 167
+"""HA_ERR_AUTOINC_ERANGE, "Out of range value for column": e.g. 0 or a negative number for an
+AUTO_INCREMENT key (PyMySQL: an InternalError)."""
+DUPLICATE_ENTRY = 1062
+"""ER_DUP_ENTRY: `Duplicate entry '…' for key '…'`."""
+
+
+def not_on_mariadb(what: str) -> NotImplementedError:
+    """The error of a question the MariaDB dialect cannot answer yet."""
+    return NotImplementedError(f"{what} on MariaDB: issue 10")
+
+
+def _error_code(error: BaseException | None) -> int | None:
+    original = getattr(error, "orig", error)
+    arguments = getattr(original, "args", ())
+    return arguments[0] if arguments and isinstance(arguments[0], int) else None
+
+
+class MariaDB:
+    """`Dialect` for MariaDB; the schema is the URL's database (`DATABASE()`)."""
+
+    name = "mariadb"
+    linter = "none yet (issue 10)"
+    migration_lock = "GET_LOCK() on a named user lock, held by env.py's session"
+    exclusive_lock = "metadata lock (exclusive)"
+
+    def snapshot(self, connection: Connection) -> CatalogSnapshot:
+        """information_schema of the current database (`catalog.py`)."""
+        return catalog.take_snapshot(connection)
+
+    def stored_relations(self, connection: Connection) -> dict[int, StoredRelation]:
+        """Not yet: InnoDB's table id (INNODB_SYS_TABLES) is the storage, but its key must
+        survive a rebuild, which the id does not."""
+        raise not_on_mariadb("storage identities for table rewrites")
+
+    def user_tables(self, connection: Connection) -> list[str]:
+        """Base tables of the database, but alembic_version (sequences are not tables here)."""
+        rows = connection.scalars(_TABLES, {"version_table": VERSION_TABLE})
+        return [str(name) for name in rows]
+
+    def foreign_keys(self, connection: Connection) -> list[tuple[str, str]]:
+        """(child, parent) from REFERENTIAL_CONSTRAINTS."""
+        return [(str(child), str(parent)) for child, parent in connection.execute(_FOREIGN_KEYS)]
+
+    def current_revision(self, connection: Connection) -> str | None:
+        """`alembic_version`'s row, or None."""
+        exists = connection.scalar(
+            text(
+                "SELECT COUNT(*) FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :name"
+            ),
+            {"name": VERSION_TABLE},
+        )
+        if not exists:
+            return None
+        version = connection.scalar(text(f"SELECT MAX(version_num) FROM {VERSION_TABLE}"))
+        return None if version is None else str(version)
+
+    def empty_schema(self, url: URL) -> None:
+        """Every view, table, sequence and routine dropped, the database itself kept.
+
+        Not `DROP DATABASE` + `CREATE DATABASE`: a pooled connection of the walk whose default
+        database that was would be left with none ("No database selected").
+        """
+        engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                quote = connection.dialect.identifier_preparer.quote
+                objects = [(str(kind), str(name)) for kind, name in connection.execute(_OBJECTS)]
+                connection.execute(text("SET SESSION foreign_key_checks = 0"))
+                for kind, name in objects:
+                    connection.execute(text(f"DROP {kind} IF EXISTS {quote(name)}"))
+        finally:
+            engine.dispose()
+
+    def empty_tables(self, connection: Connection, tables: Collection[str] | None) -> None:
+        """`TRUNCATE` each (it restarts AUTO_INCREMENT), foreign key checks off meanwhile.
+
+        TRUNCATE commits (it is DDL on MariaDB); nothing the gate empties is in a transaction.
+        """
+        quote = connection.dialect.identifier_preparer.quote
+        names = [n for n in self.user_tables(connection) if tables is None or n in tables]
+        if not names:
+            return
+        connection.execute(text("SET SESSION foreign_key_checks = 0"))
+        try:
+            for name in names:
+                connection.execute(text(f"TRUNCATE TABLE {quote(name)}"))
+        finally:
+            connection.execute(text("SET SESSION foreign_key_checks = 1"))
+
+    def bulk_fill(
+        self, connection: Connection, rows: int, only: Collection[str] | None
+    ) -> FillReport:
+        """Not yet (the PostgreSQL one is generate_series and casts)."""
+        raise not_on_mariadb("bulk fill")
+
+    def hold_locks(
+        self, url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
+    ) -> AbstractContextManager[HeldLocks]:
+        """Not yet (`LOCK TABLES … READ` from another session, with a watchdog's KILL)."""
+        raise not_on_mariadb("holding table locks from another session")
+
+    def is_lock_timeout(self, error: BaseException | None) -> bool:
+        """ER_LOCK_WAIT_TIMEOUT (lock_wait_timeout, innodb_lock_wait_timeout) or
+        ER_STATEMENT_TIMEOUT (max_statement_time)."""
+        return _error_code(error) in (LOCK_WAIT_TIMEOUT, STATEMENT_TIMEOUT)
+
+    def sessions_waiting_for_migration_lock(
+        self, connection: Connection, database: str
+    ) -> list[tuple[int, bool, str]]:
+        """From PROCESSLIST: a session inside GET_LOCK() is in state 'User lock'."""
+        rows = connection.execute(_MIGRATION_LOCK_WAITERS, {"database": database})
+        return [(int(pid), bool(waits), str(query)) for pid, waits, query in rows]
+
+    def generated_keys(self, connection: Connection, tables: Collection[str]) -> list[GeneratedKey]:
+        """AUTO_INCREMENT columns of `tables` (MariaDB's serial keys)."""
+        rows = connection.execute(_GENERATED_KEYS)
+        return [
+            GeneratedKey(table=str(t), column=str(c), how="auto_increment")
+            for t, c in rows
+            if t in tables
+        ]
+
+    def autogenerate_noise(self, operation: object) -> bool:
+        """An `Identity` re-added to an AUTO_INCREMENT column (`autogenerate.py`)."""
+        return autogenerate.is_noise(operation)
+
+    def refuses_row(self, error: BaseException) -> bool:
+        """An IntegrityError or DataError, or a failed CHECK (ER_CONSTRAINT_FAILED, 4025),
+        which PyMySQL raises as an OperationalError; and a float MariaDB cannot store at all
+        (inf, nan), which PyMySQL refuses before sending the row."""
+        if isinstance(error, (IntegrityError, DataError)):
+            return True
+        if "can not be used with MySQL" in str(getattr(error, "orig", error)):
+            return True
+        return _error_code(error) in (CHECK_FAILED, MYSQL_CHECK_VIOLATED, OUT_OF_RANGE)
+
+    def is_duplicate_key(self, error: BaseException, column: str) -> bool:
+        """ER_DUP_ENTRY on the primary key or on a key named for `column`.
+
+        MariaDB names the key, not the column (`for key 'PRIMARY'`); the generated keys the
+        gate asks about are primary keys.
+        """
+        if _error_code(error) != DUPLICATE_ENTRY:
+            return False
+        message = str(getattr(error, "orig", error))
+        return "for key 'PRIMARY'" in message or f"{column}'" in message
+
+    def lint(self, files: Mapping[str, str]) -> list[LintFinding]:
+        """Not yet: no unsafe-DDL linter for MariaDB is wired in."""
+        raise not_on_mariadb("the unsafe-DDL linter")
+
+    def knows_lint_rule(self, rule: str) -> bool:
+        """No linter, so no rule."""
+        return False
+
+    def relation_locks(self, connection: Connection) -> list[tuple[str, str]]:
+        """Not yet (information_schema.METADATA_LOCK_INFO needs its plugin)."""
+        raise not_on_mariadb("sampling the locks a migration holds")
+
+    def prepare_app_role(self, connection: Connection) -> None:
+        """Nothing yet: the service on MariaDB connects as one user (README, MariaDB). The
+        walk calls this on every server; the app-privileges check does not run here."""
+
+    def become_app_role(self, connection: Connection) -> None:
+        """Not yet (no app role on MariaDB)."""
+        raise not_on_mariadb("acting as the app role")
+
+    def missing_app_privileges(
+        self, connection: Connection, tables: list[str]
+    ) -> dict[str, list[str]]:
+        """Not yet (no app role on MariaDB)."""
+        raise not_on_mariadb("the app role's privileges")
+
+    def row_security(self, connection: Connection, tables: list[str]) -> dict[str, str]:
+        """MariaDB has no row-level security: no table has it on."""
+        return {}
+
+    def is_insufficient_privilege(self, error: BaseException) -> bool:
+        """ER_TABLEACCESS_DENIED_ERROR (1142) or ER_DBACCESS_DENIED_ERROR (1044)."""
+        return _error_code(error) in (1142, 1044)
