@@ -1,4 +1,8 @@
-"""Check 18: how long a revision holds ACCESS EXCLUSIVE on a table with rows, measured."""
+"""Check 18: how long a revision holds a lock that stops every query on a table with rows.
+
+PostgreSQL's fixtures hold ACCESS EXCLUSIVE (`postgresql_only`); MariaDB's hold the metadata lock
+of `LOCK TABLES … WRITE` (`mariadb_only`); the budget and its configuration are server-free.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +26,13 @@ from tests.migrations.gate.failure import GateFailure
 from tests.migrations.gate.report.locks import LockRow, lock_table_markdown, lock_table_text
 from tests.support.migrations import PROJECT_ROOT
 from tests.support.postgres import PostgresServer
+from tests.support.servers import DatabaseServer
 
-pytestmark = pytest.mark.postgresql_only("samples pg_locks: no MariaDB lock sampler yet (issue 10)")
+on_postgresql = pytest.mark.postgresql_only("PostgreSQL's ACCESS EXCLUSIVE, in PostgreSQL SQL")
+on_mariadb = pytest.mark.mariadb_only("MariaDB's metadata locks; PostgreSQL's are tested above")
 
 
+@on_postgresql
 def test_the_sampler_sees_a_lock_another_session_holds_and_for_how_long(
     empty_database_url: URL,
 ) -> None:
@@ -49,6 +56,7 @@ def test_the_sampler_sees_a_lock_another_session_holds_and_for_how_long(
     assert 150 <= held <= 600, samples
 
 
+@on_postgresql
 def test_a_long_undeclared_hold_fails_naming_table_time_budget_and_fix(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
@@ -72,6 +80,7 @@ def test_a_long_undeclared_hold_fails_naming_table_time_budget_and_fix(
     assert any(line.startswith("  widgets ACCESS EXCLUSIVE") for line in failure.details)
 
 
+@on_postgresql
 def test_a_declared_long_hold_passes_and_is_recorded(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
@@ -94,6 +103,7 @@ def test_a_declared_long_hold_passes_and_is_recorded(
     assert all("over" not in hold.note for hold in first.holds)
 
 
+@on_postgresql
 def test_a_declaration_for_a_brief_hold_is_stale(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
@@ -111,6 +121,7 @@ def test_a_declaration_for_a_brief_hold_is_stale(
     assert "remove the stale `holds_access_exclusive` entries" in failure.how_to_fix
 
 
+@on_postgresql
 def test_the_budget_decides_a_higher_one_lets_the_same_hold_pass(
     postgres_server: PostgresServer, scratch_database_url: URL
 ) -> None:
@@ -125,6 +136,7 @@ def test_the_budget_decides_a_higher_one_lets_the_same_hold_pass(
     assert "within the 10000 ms budget" in {hold.note for hold in outcome.holds}
 
 
+@on_postgresql
 @pytest.mark.parametrize(
     ("declaration", "expected"),
     [
@@ -182,7 +194,9 @@ def test_the_report_lists_each_hold_as_a_table() -> None:
         LockRow("r2", "widgets", "ROW EXCLUSIVE", 3.0, ""),
     ]
     text_lines = lock_table_text(rows, budget_ms=250).splitlines()
-    assert text_lines[0] == "locks held by each upgrade on rows (ACCESS EXCLUSIVE budget 250 ms):"
+    assert text_lines[0] == (
+        "locks held by each upgrade on rows (budget 250 ms for a lock that stops every query):"
+    )
     assert text_lines[2].split()[:5] == ["r2", "widgets", "ACCESS", "EXCLUSIVE", "503"]
     markdown = lock_table_markdown(rows, budget_ms=250)
     assert "| revision | table | lock mode | held (ms) | note |" in markdown
@@ -190,6 +204,7 @@ def test_the_report_lists_each_hold_as_a_table() -> None:
     assert lock_table_text([], budget_ms=250) == ""
 
 
+@on_postgresql
 def test_a_long_hold_and_a_stale_entry_of_one_revision_are_one_failure(
     postgres_server: PostgresServer, scratch_database_url: URL, tmp_path: Path
 ) -> None:
@@ -209,3 +224,67 @@ def test_a_long_hold_and_a_stale_entry_of_one_revision_are_one_failure(
     assert "`holds_access_exclusive['gadgets']` is stale" in str(failure)
     assert "never held ACCESS EXCLUSIVE on gadgets" in str(failure)
     assert failure.how_to_fix.endswith("and remove the stale `holds_access_exclusive` entries")
+
+
+@on_mariadb
+def test_the_mariadb_sampler_sees_lock_tables_write_and_for_how_long(
+    empty_database_url: URL,
+) -> None:
+    engine = create_engine(empty_database_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("CREATE TABLE gadgets (id int)"))
+            with sampled_locks(empty_database_url) as sampling:
+                connection.execute(text("LOCK TABLES gadgets WRITE"))
+                time.sleep(0.3)
+                connection.execute(text("UNLOCK TABLES"))
+    finally:
+        engine.dispose()
+    samples = sampling.samples
+    assert samples is not None
+    assert samples.error is None
+    held = samples.held("gadgets", "MDL_SHARED_NO_READ_WRITE")
+    assert held is not None, samples
+    assert 150 <= held <= 600, samples
+
+
+@on_mariadb
+def test_a_long_metadata_lock_on_mariadb_fails_naming_mode_table_and_fix(
+    gate_server: DatabaseServer, scratch_database_url: URL
+) -> None:
+    with pytest.raises(GateFailure) as raised:
+        walk_history(
+            fixture_history("mariadb_lock_held_too_long"),
+            gate_server,
+            [LockHolds()],
+            scratch=scratch_database_url,
+        )
+    failure = raised.value
+    message = str(failure)
+    assert (failure.check, failure.revision) == ("lock-holds", "b2000000b10c"), message
+    assert "held MDL_SHARED_NO_READ_WRITE on widgets for" in failure.problem
+    held = int(failure.problem.split(" for ")[1].split(" ms")[0])
+    assert 250 < held < 1500, message  # SLEEP(0.5) under LOCK TABLES
+    assert "LOCK TABLES" in failure.how_to_fix
+    assert 'holds_access_exclusive = {"widgets": ' in failure.how_to_fix
+    assert "CONCURRENTLY" not in failure.how_to_fix  # PostgreSQL's advice, not MariaDB's
+
+
+@on_mariadb
+def test_a_declared_long_metadata_lock_on_mariadb_passes_and_is_recorded(
+    gate_server: DatabaseServer, scratch_database_url: URL
+) -> None:
+    reports = walk_history(
+        fixture_history("mariadb_declared_lock_hold"),
+        gate_server,
+        [LockHolds()],
+        scratch=scratch_database_url,
+    )
+    outcome = reports[-1].observed(LockHolds.name, LockHoldsOutcome)
+    assert outcome is not None
+    held = [
+        h for h in outcome.holds if (h.table, h.mode) == ("widgets", "MDL_SHARED_NO_READ_WRITE")
+    ]
+    assert len(held) == 1, outcome
+    assert held[0].ms > 250
+    assert "declared: widgets is a small lookup table" in held[0].note

@@ -221,5 +221,8 @@ def test_the_report_carries_the_lock_table_from_the_walk_to_gate_report_md(
     ]
     assert collector.lock_budget_ms == 250
     markdown = lock_table_markdown(collector.locks, budget_ms=collector.lock_budget_ms)
-    assert "### locks held by each upgrade on rows (ACCESS EXCLUSIVE budget 250 ms)" in markdown
+    title = (
+        "### locks held by each upgrade on rows (budget 250 ms for a lock that stops every query)"
+    )
+    assert title in markdown
     assert "| `r2` | `things` | ACCESS EXCLUSIVE | 12 | within the 250 ms budget |" in markdown

@@ -1,5 +1,8 @@
 """Check 18: no revision holds ACCESS EXCLUSIVE on a table with rows for longer than the budget.
 
+(ACCESS EXCLUSIVE is PostgreSQL's name; on MariaDB the locks that stop every query are the
+metadata locks MDL_EXCLUSIVE and MDL_SHARED_NO_READ_WRITE: `Dialect.stops_every_query`.)
+
 The timeouts (check 10) bound how long a migration *waits* for a lock; nothing else bounds how
 long it *holds* one. While a revision holds ACCESS EXCLUSIVE on a table, every query on it (a
 plain SELECT too) queues, and a long hold is an outage of that table: a rewrite, a full scan to
@@ -32,15 +35,12 @@ CHECK = "lock-holds"
 DECLARATION = "holds_access_exclusive"
 
 
-def how_to_fix(tables: list[str]) -> str:
-    """Make the hold short, or say why it may be long."""
+def how_to_fix(tables: list[str], advice: str) -> str:
+    """Make the hold short (`advice`: the dialect's way), or say why it may be long."""
     example = ", ".join(f'"{table}": "why holding it that long is acceptable"' for table in tables)
     return (
-        "every query on the table queues for as long as ACCESS EXCLUSIVE is held: keep only "
-        "metadata changes under it (a column with a constant default, not a type change that "
-        "rewrites), build indexes CONCURRENTLY, add constraints NOT VALID and VALIDATE them in "
-        "autocommit_block(), backfill in batches outside the DDL transaction, or split the "
-        f"revision; if the hold is acceptable, declare it: {DECLARATION} = {{{example}}}"
+        f"every query on the table queues for as long as the lock is held: {advice}; if the "
+        f"hold is acceptable, declare it: {DECLARATION} = {{{example}}}"
     )
 
 
@@ -105,16 +105,16 @@ class LockHolds(StepCheckBase):
         declared = _declared(context)
         old = context.old_release
         populated = {table for table, rows in (old.rows if old else {}).items() if rows > 0}
-        exclusive = context.dialect.exclusive_lock
+        stops_every_query = context.dialect.stops_every_query
         judged: list[JudgedHold] = []
         over: list[LockHold] = []
         for hold in samples.holds:
             note = ""
-            if hold.mode == exclusive and hold.table not in populated:
+            if stops_every_query(hold.mode) and hold.table not in populated:
                 note = "table held no rows"
-            elif hold.mode == exclusive and hold.ms <= budget:
+            elif stops_every_query(hold.mode) and hold.ms <= budget:
                 note = f"within the {budget} ms budget"
-            elif hold.mode == exclusive:
+            elif stops_every_query(hold.mode):
                 over.append(hold)
                 reason = declared.get(hold.table)
                 note = (
@@ -141,6 +141,18 @@ class LockHolds(StepCheckBase):
         return True
 
 
+def _longest_stopping_hold(
+    context: StepContext, samples: LockSamples, table: str
+) -> LockHold | None:
+    """The longest hold on `table` of a mode that stops every query, if any was seen."""
+    held = [
+        hold
+        for hold in samples.holds
+        if hold.table == table and context.dialect.stops_every_query(hold.mode)
+    ]
+    return max(held, key=lambda hold: hold.ms, default=None)
+
+
 def _failure(
     context: StepContext,
     *,
@@ -163,8 +175,8 @@ def _failure(
     details += [
         f"`{DECLARATION}[{table!r}]` is stale: {step.revision} "
         + (
-            f"held {context.dialect.exclusive_lock} on {table} {held:.0f} ms, within the budget"
-            if (held := samples.held(table, context.dialect.exclusive_lock)) is not None
+            f"held {hold.mode} on {table} {hold.ms:.0f} ms, within the budget"
+            if (hold := _longest_stopping_hold(context, samples, table)) is not None
             else f"never held {context.dialect.exclusive_lock} on {table}"
         )
         for table in stale
@@ -174,11 +186,12 @@ def _failure(
     if undeclared:
         names = ", ".join(hold.table for hold in undeclared)
         longest = max(hold.ms for hold in undeclared)
+        modes = " and ".join(sorted({hold.mode for hold in undeclared}))
         problem = (
-            f"{step.revision} held {context.dialect.exclusive_lock} on {names} for "
+            f"{step.revision} held {modes} on {names} for "
             f"{longest:.0f} ms, over the {budget} ms budget ({context.history.name})"
         )
-        fix = how_to_fix([hold.table for hold in undeclared])
+        fix = how_to_fix([hold.table for hold in undeclared], context.dialect.lock_hold_advice)
         if stale:
             fix += f"; and remove the stale `{DECLARATION}` entries"
     else:

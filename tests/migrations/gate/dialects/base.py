@@ -110,8 +110,10 @@ class Dialect(Protocol):
     migration_lock: str
     """How `env.py` serialises concurrent upgraders on this server, for reports."""
     exclusive_lock: str
-    """The server's name for the table lock that stops every reader and writer (`ACCESS
-    EXCLUSIVE`), as `relation_locks` names it: the lock-holds check budgets how long it is held."""
+    """The server's name for the table locks that stop every reader and writer (`ACCESS
+    EXCLUSIVE`), for reports: the lock-holds check budgets how long they are held."""
+    lock_hold_advice: str
+    """How to keep such a lock short on this server (the lock-holds check's how-to-fix)."""
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """Every object of the schema the gate compares, one line each."""
@@ -202,6 +204,11 @@ class Dialect(Protocol):
         Tables of the schema only, not the version table (every upgrade writes it). Polled
         while a migration runs, on a connection of its own, to see which locks it holds.
         """
+        ...
+
+    def stops_every_query(self, mode: str) -> bool:
+        """Whether a table lock of `mode` (as `relation_locks` names it) makes every query on
+        the table wait, a plain SELECT too: what the lock-holds check budgets."""
         ...
 
     def prepare_app_role(self, connection: Connection) -> None:

@@ -1,6 +1,7 @@
 """The locks each revision's upgrade on rows held, as a table in the gate's report.
 
-The lock-holds check (18) fails only the ACCESS EXCLUSIVE holds over its budget; a reviewer
+The lock-holds check (18) fails only the holds over its budget of a lock that stops every
+query (ACCESS EXCLUSIVE; on MariaDB MDL_EXCLUSIVE, MDL_SHARED_NO_READ_WRITE); a reviewer
 also wants to see the rest (which tables a revision locks, in which mode, for how long), so the
 history walk records every hold it measured and the report prints them under the matrix: one
 row per revision × table × lock mode, with the longest hold in ms and how it was judged.
@@ -24,7 +25,11 @@ class LockRow:
 
 
 def _title(budget_ms: int | None) -> str:
-    budget = f" (ACCESS EXCLUSIVE budget {budget_ms} ms)" if budget_ms is not None else ""
+    budget = (
+        f" (budget {budget_ms} ms for a lock that stops every query)"
+        if budget_ms is not None
+        else ""
+    )
     return f"locks held by each upgrade on rows{budget}:"
 
 

@@ -28,7 +28,7 @@ from tests.migrations.gate.dialects.base import (
     LockMode,
     StoredRelation,
 )
-from tests.migrations.gate.dialects.mariadb import autogenerate, catalog
+from tests.migrations.gate.dialects.mariadb import autogenerate, catalog, metadata_locks
 
 _TABLES = text(
     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
@@ -89,7 +89,12 @@ class MariaDB:
     name = "mariadb"
     linter = "none yet (issue 10)"
     migration_lock = "GET_LOCK() on a named user lock, held by env.py's session"
-    exclusive_lock = "metadata lock (exclusive)"
+    exclusive_lock = "MDL_EXCLUSIVE or MDL_SHARED_NO_READ_WRITE"
+    lock_hold_advice = (
+        "keep the metadata lock short: no LOCK TABLES around a backfill (batch it in short "
+        "transactions instead), ALTER TABLE with ALGORITHM=INSTANT or INPLACE and LOCK=NONE so "
+        "the server refuses rather than locks, never LOCK=EXCLUSIVE, or split the revision"
+    )
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """information_schema of the current database (`catalog.py`)."""
@@ -222,9 +227,13 @@ class MariaDB:
         """No linter, so no rule."""
         return False
 
+    def stops_every_query(self, mode: str) -> bool:
+        """MDL_EXCLUSIVE and MDL_SHARED_NO_READ_WRITE (`metadata_locks.py`, measured)."""
+        return mode in metadata_locks.STOPS_EVERY_QUERY
+
     def relation_locks(self, connection: Connection) -> list[tuple[str, str]]:
-        """Not yet (information_schema.METADATA_LOCK_INFO needs its plugin)."""
-        raise not_on_mariadb("sampling the locks a migration holds")
+        """Table metadata locks of other sessions (`metadata_locks.py`; loads its plugin)."""
+        return metadata_locks.relation_locks(connection)
 
     def prepare_app_role(self, connection: Connection) -> None:
         """Nothing yet: the service on MariaDB connects as one user (README, MariaDB). The

@@ -85,6 +85,12 @@ class PostgreSQL:
     linter = "squawk"
     migration_lock = "a session-level advisory lock, polled with pg_try_advisory_lock()"
     exclusive_lock = locks.ACCESS_EXCLUSIVE
+    lock_hold_advice = (
+        "keep only metadata changes under ACCESS EXCLUSIVE (a column with a constant default, "
+        "not a type change that rewrites), build indexes CONCURRENTLY, add constraints NOT VALID "
+        "and VALIDATE them in autocommit_block(), backfill in batches outside the DDL "
+        "transaction, or split the revision"
+    )
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """The catalog of schema public (`catalog.py`)."""
@@ -187,6 +193,10 @@ class PostgreSQL:
     def knows_lint_rule(self, rule: str) -> bool:
         """Asked of the squawk binary."""
         return squawk.is_squawk_rule(rule)
+
+    def stops_every_query(self, mode: str) -> bool:
+        """ACCESS EXCLUSIVE, the one mode that conflicts with ACCESS SHARE (any SELECT)."""
+        return mode == locks.ACCESS_EXCLUSIVE
 
     def relation_locks(self, connection: Connection) -> list[tuple[str, str]]:
         """From pg_locks, named as `LOCK TABLE` names the modes (`locks.py`)."""
