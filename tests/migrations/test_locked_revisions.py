@@ -57,6 +57,57 @@ def test_normalised_code_ignores_comments_docstrings_and_formatting() -> None:
     assert fingerprint(normalised_code(original)) != fingerprint(normalised_code(changed))
 
 
+DECLARED = (
+    'squawk_waivers = {"rule": "a reason of some words"}\n'
+    "def upgrade() -> None:\n"
+    '    op.execute("ALTER TABLE t ADD CONSTRAINT c CHECK (n >= 0)")\n'
+)
+
+
+def test_declarations_are_not_code_but_ddl_is() -> None:
+    """Adding or rewording a declaration keeps the fingerprint; editing the DDL does not."""
+    edited_declarations = (
+        'squawk_waivers = {"rule": "another reason, reworded in review"}\n'
+        "rewrites_tables_on: dict[str, dict[str, str]] = "
+        '{"mariadb": {"t": "MariaDB has no NOT VALID: the CHECK copies t"}}\n'
+        "def upgrade() -> None:\n"
+        '    op.execute("ALTER TABLE t ADD CONSTRAINT c CHECK (n >= 0)")\n'
+    )
+    edited_ddl = DECLARED.replace("n >= 0", "n > 0")
+    assert normalised_code(DECLARED) == normalised_code(edited_declarations)
+    assert "squawk_waivers" not in normalised_code(DECLARED)
+    assert normalised_code(DECLARED) != normalised_code(edited_ddl)
+
+
+def test_a_declaration_the_code_reads_is_code() -> None:
+    """A revision that reads its own declaration can change what runs by editing it."""
+    reads_it = DECLARED + "    for name in squawk_waivers:\n        op.execute(name)\n"
+    assert "squawk_waivers = " in normalised_code(reads_it)
+    assert normalised_code(reads_it) != normalised_code(reads_it.replace('"rule"', '"other"'))
+
+
+def test_a_lock_recorded_with_its_declarations_still_holds(locked_copy: History) -> None:
+    """A lock written before declarations were left out records them; it is not re-recorded."""
+    revision = locked_copy.versions / "w01_widgets.py"
+    source = revision.read_text(encoding="utf-8")
+    declared = 'rewrites_tables = {"widgets": "recorded when declarations still counted"}\n'
+    revision.write_text(source + declared, encoding="utf-8")
+
+    def record_old_style(data: dict[str, list[dict[str, object]]]) -> None:
+        code = normalised_code(source) + declared  # as the rule before kept it
+        data["revisions"][0]["code"] = code.rstrip("\n").split("\n")
+        data["revisions"][0]["sha256"] = fingerprint(code)
+
+    _rewrite_lock(locked_copy, record_old_style)
+    for rule in LOCK_RULES:
+        rule(locked_copy)
+    revision.write_text(
+        source.replace("nullable=True", "nullable=False") + declared, encoding="utf-8"
+    )
+    with pytest.raises(GateFailure, match="was edited in place"):
+        check_locked_revisions_unchanged(locked_copy)
+
+
 def test_revision_edited_in_place_fails_with_the_diff() -> None:
     """The first revision, locked, then edited to also create an index on widgets.name."""
     history = fixture_history("edited_in_place")

@@ -71,7 +71,7 @@ def _diff(entry: LockedRevision, now: LockedRevision, lock: Lock, path: str) -> 
     return [
         line.rstrip("\n")
         for line in difflib.unified_diff(
-            entry.code.splitlines(),
+            entry.normalised.splitlines(),
             now.code.splitlines(),
             fromfile=f"locked in {lock.display}",
             tofile=f"now in {path}",
@@ -109,7 +109,7 @@ def changed_revisions(history: History, lock: Lock) -> list[Changed]:
             )
             continue
         now = locked_revision(entry.revision, script_path(script))
-        if now.sha256 != entry.sha256:
+        if now.code != entry.normalised:
             changed.append(
                 Changed(
                     entry.revision,

@@ -16,6 +16,8 @@ from tests.migrations.gate.dialects.postgresql import PostgreSQL
 # the project's MariaDB branch is MariaDB syntax (README, MariaDB); a mysql:// URL gets the
 # clear error below rather than a dialect that half works.
 _DIALECTS: dict[str, Dialect] = {"postgresql": PostgreSQL(), "mariadb": MariaDB()}
+DIALECT_NAMES = frozenset(_DIALECTS)
+"""The servers the gate knows, by SQLAlchemy backend name (per-server declarations name them)."""
 
 
 def dialect_for(url: URL) -> Dialect:

@@ -27,17 +27,34 @@ def fill_tables(
     """Insert `rows` rows into every table (except Alembic's), committing each.
 
     `only` limits the filling to those tables (the ones a revision step can touch).
+
+    A dialect without a bulk fill yet (MariaDB: `NotImplementedError`) gets `rows` sample rows
+    per table from `rows.py` instead: slower, but the rewrite check needs populated tables on
+    every server it runs on.
     """
-    report = dialect_named(connection.dialect.name).bulk_fill(connection, rows, only)
+    dialect = dialect_named(connection.dialect.name)
+    try:
+        report = dialect.bulk_fill(connection, rows, only)
+    except NotImplementedError as missing:
+        tables = [t for t in dialect.user_tables(connection) if only is None or t in only]
+        report = FillReport(skipped=dict.fromkeys(tables, str(missing)))
+        _fill_with_samples(connection, report, per_table=rows)
+        return report
     if report.skipped:
         _fill_with_samples(connection, report)
     return report
 
 
-def _fill_with_samples(connection: Connection, report: FillReport) -> None:
+def _fill_with_samples(connection: Connection, report: FillReport, per_table: int = 3) -> None:
     """Second chance for the skipped tables: `rows.py`'s CHECK-aware sample rows."""
+    if not report.skipped:
+        return
     schema = reflect_schema(connection, only=sorted(report.skipped))
-    plan = {name: rows for name, rows in sample_rows(schema).items() if name in report.skipped}
+    plan = {
+        name: rows
+        for name, rows in sample_rows(schema, per_table=per_table).items()
+        if name in report.skipped
+    }
     counts = insert_rows(connection, schema, plan)
     connection.commit()
     for name, count in counts.items():

@@ -9,7 +9,16 @@ shallow).
 "Normalised" means what Python runs, not how it is written: the file is parsed with `ast`,
 docstrings are dropped, and `ast.unparse` writes it back. Comments, blank lines, quotes, line
 breaks and docstrings therefore never count; a changed statement, argument, default or
-`down_revision` always does. `engine/edited.py` holds its formatting-only edit of the
+`down_revision` always does. Nor do the gate's declarations (`squawk_waivers`,
+`rewrites_tables`, … : `engine/declarations.DECLARATIONS`): a module-level assignment of one is
+dropped, since it changes what the gate accepts, not what the revision runs (a reason
+reworded, a server-specific excuse added to a locked revision). The assignment is kept, and
+counts, if the module's own code reads the name, for then it can change what runs.
+
+A lock recorded before a normalisation rule was added holds code normalised the old way; an
+edit is judged by normalising both sides the current way (`LockedRevision.normalised`), so a
+new rule never forces re-recording the lock, and the recorded fingerprint still proves the
+recorded code untouched (`intact`). `engine/edited.py` holds its formatting-only edit of the
 project's revisions to the same rule.
 """
 
@@ -21,6 +30,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.migrations.gate.engine.declarations import DECLARATIONS
 from tests.migrations.gate.engine.history import History
 from tests.support.migrations import PROJECT_ROOT
 
@@ -41,9 +51,36 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
     return tree
 
 
+def _declared_name(statement: ast.stmt) -> str | None:
+    """The declaration a module-level statement assigns (`rewrites_tables = {…}`), if any."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target: ast.expr = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        target = statement.target
+    else:
+        return None
+    if isinstance(target, ast.Name) and target.id in DECLARATIONS:
+        return target.id
+    return None
+
+
+def _without_declarations(tree: ast.Module) -> ast.Module:
+    """`tree` without its module-level declaration assignments that nothing else reads."""
+    declared = {name for statement in tree.body if (name := _declared_name(statement))}
+    read = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in declared
+    }
+    tree.body = [s for s in tree.body if _declared_name(s) not in declared - read] or [ast.Pass()]
+    return tree
+
+
 def normalised_code(source: str, filename: str = "<revision>") -> str:
-    """`source` as Python sees it: parsed, docstrings dropped, unparsed (no comments, one style)."""
-    return ast.unparse(_without_docstrings(ast.parse(source, filename=filename))) + "\n"
+    """`source` as Python sees it: parsed, docstrings and the gate's declarations dropped,
+    unparsed (no comments, one style)."""
+    tree = _without_declarations(_without_docstrings(ast.parse(source, filename=filename)))
+    return ast.unparse(tree) + "\n"
 
 
 def fingerprint(code: str) -> str:
@@ -64,6 +101,11 @@ class LockedRevision:
     def intact(self) -> bool:
         """Whether the recorded code still hashes to the recorded fingerprint."""
         return fingerprint(self.code) == self.sha256
+
+    @property
+    def normalised(self) -> str:
+        """The recorded code normalised by today's rules (it may predate one), to compare."""
+        return normalised_code(self.code, filename=self.file)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 What the core checks need (the catalog snapshot, tables, foreign keys, the version table,
 emptying, generated keys, duplicate keys, lock-timeout errors, who waits for env.py's GET_LOCK)
 is answered here in MariaDB's terms. What has no MariaDB answer yet (bulk fill, holding locks
-from another session, the lock sampler, a linter, the app role's privileges, InnoDB table ids
-for rewrites) raises `NotImplementedError` naming issue 10; the checks that need it are listed
-in `checks.NOT_ON_MARIADB` and reported as not run there, never passed.
+from another session, a linter, the app role's privileges) raises
+`NotImplementedError` naming issue 10; the checks that need it are listed in
+`checks.NOT_ON_MARIADB` and reported as not run there, never passed.
 """
 
 # ruff: noqa: ARG002  (the Dialect protocol's signatures; unanswered questions ignore them)
@@ -28,7 +28,7 @@ from tests.migrations.gate.dialects.base import (
     LockMode,
     StoredRelation,
 )
-from tests.migrations.gate.dialects.mariadb import autogenerate, catalog, metadata_locks
+from tests.migrations.gate.dialects.mariadb import autogenerate, catalog, metadata_locks, rebuilds
 
 _TABLES = text(
     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
@@ -101,9 +101,8 @@ class MariaDB:
         return catalog.take_snapshot(connection)
 
     def stored_relations(self, connection: Connection) -> dict[int, StoredRelation]:
-        """Not yet: InnoDB's table id (INNODB_SYS_TABLES) is the storage, but its key must
-        survive a rebuild, which the id does not."""
-        raise not_on_mariadb("storage identities for table rewrites")
+        """InnoDB tables with their table id as storage, keyed by name (`rebuilds.py`)."""
+        return rebuilds.stored_tables(connection)
 
     def user_tables(self, connection: Connection) -> list[str]:
         """Base tables of the database, but alembic_version (sequences are not tables here)."""
