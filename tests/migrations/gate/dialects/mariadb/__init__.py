@@ -28,7 +28,7 @@ from tests.migrations.gate.dialects.base import (
     LockMode,
     StoredRelation,
 )
-from tests.migrations.gate.dialects.mariadb import autogenerate, catalog
+from tests.migrations.gate.dialects.mariadb import autogenerate, bulk_fill, catalog, contention
 
 _TABLES = text(
     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
@@ -90,6 +90,7 @@ class MariaDB:
     linter = "none yet (issue 10)"
     migration_lock = "GET_LOCK() on a named user lock, held by env.py's session"
     exclusive_lock = "metadata lock (exclusive)"
+    transactional_ddl = False
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """information_schema of the current database (`catalog.py`)."""
@@ -159,14 +160,14 @@ class MariaDB:
     def bulk_fill(
         self, connection: Connection, rows: int, only: Collection[str] | None
     ) -> FillReport:
-        """Not yet (the PostgreSQL one is generate_series and casts)."""
-        raise not_on_mariadb("bulk fill")
+        """`INSERT … SELECT … FROM seq_1_to_<rows>` per table (`bulk_fill.py`)."""
+        return bulk_fill.bulk_fill(connection, rows, only)
 
     def hold_locks(
         self, url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
     ) -> AbstractContextManager[HeldLocks]:
-        """Not yet (`LOCK TABLES … READ` from another session, with a watchdog's KILL)."""
-        raise not_on_mariadb("holding table locks from another session")
+        """An open transaction that read the tables, KILLed by a watchdog (`contention.py`)."""
+        return contention.held_locks(url, tables, mode, patience=patience)
 
     def is_lock_timeout(self, error: BaseException | None) -> bool:
         """ER_LOCK_WAIT_TIMEOUT (lock_wait_timeout, innodb_lock_wait_timeout) or

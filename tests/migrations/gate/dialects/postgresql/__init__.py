@@ -85,6 +85,7 @@ class PostgreSQL:
     linter = "squawk"
     migration_lock = "a session-level advisory lock, polled with pg_try_advisory_lock()"
     exclusive_lock = locks.ACCESS_EXCLUSIVE
+    transactional_ddl = True
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """The catalog of schema public (`catalog.py`)."""
