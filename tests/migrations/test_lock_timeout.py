@@ -21,7 +21,7 @@ GENEROUS = 10.0  # seconds; lock_timeout is 20ms, so this only fails when nothin
 QUANTITY_REVISION = "9a4f2e61c8d5"
 
 pytestmark = pytest.mark.postgresql_only(
-    "holding locks from another session has no MariaDB dialect answer yet (issue 10)"
+    "PostgreSQL fixtures and lock modes; the MariaDB counterpart is test_mariadb_contention.py"
 )
 
 

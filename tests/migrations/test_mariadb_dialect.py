@@ -110,5 +110,5 @@ def test_questions_without_a_mariadb_answer_say_so(scratch_database_url: URL) ->
     dialect = dialect_for(scratch_database_url)
     engine = create_engine(scratch_database_url, poolclass=pool.NullPool)
     with engine.connect() as connection, pytest.raises(NotImplementedError, match="issue 10"):
-        dialect.relation_locks(connection)
+        dialect.missing_app_privileges(connection, ["items"])
     engine.dispose()

@@ -40,8 +40,6 @@ STEP_CHECKS: tuple[StepCheck, ...] = (
 
 NOT_YET_ON: dict[str, dict[str, str]] = {
     "mariadb": {
-        LockTimeout.name: "holding locks from another session (Dialect.hold_locks)",
-        AtomicFailure.name: "bulk fill and held locks (Dialect.bulk_fill, hold_locks)",
         AppPrivileges.name: "the app role and its privileges (no app role on MariaDB)",
     },
 }

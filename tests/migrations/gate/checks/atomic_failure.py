@@ -13,6 +13,16 @@ atomic; for those (their offline SQL commits part-way) the requirement is the ne
 rerunning the upgrade must succeed and produce exactly the schema a clean upgrade produces.
 A revision that fails on its own (a fixture that divides by zero half-way) is judged the same
 way.
+
+On a server without transactional DDL (`Dialect.transactional_ddl` false: MariaDB) every
+statement commits, so a revision that fails at statement k+1 leaves statements 1 to k applied
+and `alembic_version` at the previous revision: atomic failure becomes rerunnable failure. The
+check upgrades once cleanly (on rows), counting the revision's n statements and reading the
+clean schema; then for each k from 1 to n-1 it returns to `before`, stops the upgrade right
+after statement k (`engine/injection.py`), and reruns it: the rerun must succeed, reach the
+revision, and produce exactly the clean schema. A failure after the last statement (between
+its commit and the version write) is not simulated: that write is one row under env.py's
+GET_LOCK, which nothing else locks, so no timeout ends it there; only a lost connection can.
 """
 
 from __future__ import annotations
@@ -28,6 +38,8 @@ from tests.migrations.gate.dialects.base import VERSION_TABLE, CatalogSnapshot, 
 from tests.migrations.gate.engine.contention import current_version, upgrade_with
 from tests.migrations.gate.engine.fill import fill_tables
 from tests.migrations.gate.engine.history import History
+from tests.migrations.gate.engine.injection import describe, run_upgrade
+from tests.migrations.gate.engine.moves import UPGRADE_ON_ROWS_HOW_TO_FIX, restore
 from tests.migrations.gate.engine.protocol import Declarations, Fact, StepCheckBase, StepContext
 from tests.migrations.gate.engine.render import render_revision
 from tests.migrations.gate.engine.sessions import connect
@@ -53,8 +65,19 @@ class FailureOutcome:
     rolled_back: bool
     rerun_schema: CatalogSnapshot | None = None
     """After a rerun: the catalog it produced (compare with a clean upgrade's)."""
+    statements: int = 0
+    """Without transactional DDL: how many statements the revision ran in a clean upgrade."""
+    stopped_after: tuple[int, ...] = ()
+    """Without transactional DDL: after which statements the upgrade was stopped and rerun."""
 
 
+STATEMENT_RERUN_HOW_TO_FIX = (
+    "on a server without transactional DDL (MariaDB) each statement commits, and "
+    "alembic_version still names the previous revision, so after a failure the next deploy "
+    "runs the whole upgrade() again over what already committed: make every statement safe to "
+    "rerun (ADD COLUMN IF NOT EXISTS, DROP … IF EXISTS before re-adding a constraint, CREATE "
+    "TABLE/INDEX IF NOT EXISTS), or put each change in a revision of its own"
+)
 RERUN_HOW_TO_FIX = (
     "work inside autocommit_block() is committed even when the revision fails later, and "
     "alembic_version still names the previous revision, so the next deploy runs the whole "
@@ -131,6 +154,99 @@ def fail_step(
     return FailureOutcome(step=step, error=error, rolled_back=False, rerun_schema=rerun_schema)
 
 
+def fail_each_statement(
+    history: History,
+    url: URL,
+    step: Step,
+    *,
+    only: Collection[str] | None = None,
+    before: CatalogSnapshot | None = None,
+) -> FailureOutcome:
+    """Without transactional DDL: stop `step` after each of its statements in turn, and rerun.
+
+    Leaves the database at the step (after its clean upgrade, or the last rerun).
+    """
+    with connect(url) as connection:
+        fill_tables(connection, only=only)
+    before = snapshot_of(url) if before is None else before
+    clean = run_upgrade(history, url, step.revision, stop_after=None)
+    if clean.error is not None:
+        raise GateFailure(
+            check="upgrade",
+            problem=f"upgrade {step.before} → {step.revision} failed on a database holding rows",
+            revision=step.revision,
+            details=database_error_lines(clean.error),
+            how_to_fix=UPGRADE_ON_ROWS_HOW_TO_FIX,
+        )
+    clean_schema = snapshot_of(url)
+    total = len(clean.statements)
+    listing = [f"statement {i}: {describe(s)}" for i, s in enumerate(clean.statements, 1)]
+    for k in range(1, total):
+        restore(history, url, step, before, for_check=CHECK)
+        stopped = run_upgrade(history, url, step.revision, stop_after=k)
+        if not stopped.injected:
+            raise GateFailure(
+                check=CHECK,
+                problem=(
+                    f"could not stop {step.revision} after statement {k} of {total}: this time "
+                    f"it {'succeeded' if stopped.error is None else 'failed on its own'} after "
+                    f"{len(stopped.statements)} statements"
+                ),
+                revision=step.revision,
+                details=[*listing, *(database_error_lines(stopped.error) if stopped.error else [])],
+                how_to_fix="a revision must run the same statements on the same database",
+            )
+        where = f"after statement {k} of {total} ({describe(clean.statements[k - 1])})"
+        left_behind = before.diff(
+            snapshot_of(url),
+            before=f"schema at {step.before}",
+            after=f"schema after {step.revision} stopped {where}",
+        )
+        rerun = upgrade_with(history, url, step.revision)
+        if rerun.error is not None:
+            raise GateFailure(
+                check=CHECK,
+                problem=(
+                    f"{step.revision} stopped {where} leaves statements 1 to {k} committed "
+                    "(no transactional DDL), and rerunning the upgrade fails: the database is "
+                    "stuck between two revisions"
+                ),
+                revision=step.revision,
+                details=[
+                    *listing,
+                    "left behind:",
+                    *left_behind,
+                    "rerun failure:",
+                    *database_error_lines(rerun.error),
+                ],
+                how_to_fix=STATEMENT_RERUN_HOW_TO_FIX,
+            )
+        version = current_version(url)
+        difference = clean_schema.diff(
+            snapshot_of(url),
+            before=f"schema after a clean upgrade to {step.revision}",
+            after=f"schema after stopping {where} and a rerun",
+        )
+        if difference or version != step.revision:
+            raise GateFailure(
+                check=CHECK,
+                problem=(
+                    f"{step.revision} stopped {where}; the rerun succeeded but reached "
+                    f"alembic_version {version} and a schema different from a clean upgrade's"
+                ),
+                revision=step.revision,
+                details=[*listing, *difference],
+                how_to_fix=STATEMENT_RERUN_HOW_TO_FIX,
+            )
+    return FailureOutcome(
+        step=step,
+        error=f"stopped after each of statements 1 to {total - 1}" if total > 1 else "",
+        rolled_back=False,
+        statements=total,
+        stopped_after=tuple(range(1, total)),
+    )
+
+
 def _rerun(
     history: History,
     url: URL,
@@ -192,7 +308,19 @@ class AtomicFailure(StepCheckBase):
     )
 
     def run(self, context: StepContext) -> bool:
-        """Untouched when the failure rolled everything back (`fail_step` compared the catalog)."""
+        """Untouched when the failure rolled everything back (`fail_step` compared the catalog).
+
+        Without transactional DDL the database ends at the step (`fail_each_statement`).
+        """
+        if not context.dialect.transactional_ddl:
+            context.observations[CHECK] = fail_each_statement(
+                context.history,
+                context.url,
+                context.step,
+                only=context.tables,
+                before=context.before,
+            )
+            return False
         outcome = fail_step(
             context.history,
             context.url,

@@ -113,9 +113,18 @@ def upgrade_under_lock(
             details=database_error_lines(result.error),
             how_to_fix=HOW_TO_FIX,
         )
-    if not render_revision(history, step.revision, "up").commits_part_way:
+    if not commits_part_way(history, url, step):
         _require_untouched(url, step, before)
     return LockWaitOutcome(step=step, tables=tuple(tables), gave_up=True, elapsed=result.elapsed)
+
+
+def commits_part_way(history: History, url: URL, step: Step) -> bool:
+    """Whether a failure of `step` may leave part of it committed: an `autocommit_block()`, or
+    any revision on a server without transactional DDL (MariaDB: statements 1 to k-1 stay when
+    statement k gives up; atomic-failure proves the revision reruns to the clean schema)."""
+    if not dialect_for(url).transactional_ddl:
+        return True
+    return render_revision(history, step.revision, "up").commits_part_way
 
 
 def _require_untouched(url: URL, step: Step, before: CatalogSnapshot) -> None:
@@ -165,6 +174,4 @@ class LockTimeout(StepCheckBase):
         context.observations[CHECK] = outcome
         if not outcome.tables:
             return True
-        return (
-            outcome.gave_up and not render_revision(history, step.revision, "up").commits_part_way
-        )
+        return outcome.gave_up and not commits_part_way(history, context.url, step)

@@ -109,6 +109,10 @@ class Dialect(Protocol):
     """The unsafe-DDL linter's name, for reports (`squawk`)."""
     migration_lock: str
     """How `env.py` serialises concurrent upgraders on this server, for reports."""
+    transactional_ddl: bool
+    """Whether DDL runs inside the revision's transaction and rolls back with it (PostgreSQL),
+    or commits statement by statement (MariaDB): there a revision failing at statement k leaves
+    1 to k-1 applied, so atomic failure means rerunnable failure (`checks/atomic_failure.py`)."""
     exclusive_lock: str
     """The server's name for the table locks that stop every reader and writer (`ACCESS
     EXCLUSIVE`), for reports: the lock-holds check budgets how long they are held."""

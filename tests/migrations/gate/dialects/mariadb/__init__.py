@@ -1,11 +1,12 @@
 """MariaDB (10.6 and later), the gate's second dialect: information_schema, AUTO_INCREMENT.
 
-What the core checks need (the catalog snapshot, tables, foreign keys, the version table,
-emptying, generated keys, duplicate keys, lock-timeout errors, who waits for env.py's GET_LOCK)
-is answered here in MariaDB's terms. What has no MariaDB answer yet (bulk fill, holding locks
-from another session, a linter, the app role's privileges) raises
-`NotImplementedError` naming issue 10; the checks that need it are listed in
-`checks.NOT_ON_MARIADB` and reported as not run there, never passed.
+Every question the checks ask (the catalog snapshot, tables, foreign keys, the version table,
+emptying, bulk fill, generated keys, duplicate keys, InnoDB table ids for rebuilds, holding
+metadata locks from another session, lock-timeout errors, sampling metadata locks, who waits for
+env.py's GET_LOCK) is answered here in MariaDB's terms, one module per job. What has no MariaDB
+answer yet (a linter, the app role's privileges) raises `NotImplementedError` naming issue 10;
+the checks that need it are listed in `checks.NOT_YET_ON` and reported as not run there, never
+passed.
 """
 
 # ruff: noqa: ARG002  (the Dialect protocol's signatures; unanswered questions ignore them)
@@ -28,7 +29,14 @@ from tests.migrations.gate.dialects.base import (
     LockMode,
     StoredRelation,
 )
-from tests.migrations.gate.dialects.mariadb import autogenerate, catalog, metadata_locks, rebuilds
+from tests.migrations.gate.dialects.mariadb import (
+    autogenerate,
+    bulk_fill,
+    catalog,
+    contention,
+    metadata_locks,
+    rebuilds,
+)
 
 _TABLES = text(
     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
@@ -95,6 +103,7 @@ class MariaDB:
         "transactions instead), ALTER TABLE with ALGORITHM=INSTANT or INPLACE and LOCK=NONE so "
         "the server refuses rather than locks, never LOCK=EXCLUSIVE, or split the revision"
     )
+    transactional_ddl = False
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """information_schema of the current database (`catalog.py`)."""
@@ -163,14 +172,14 @@ class MariaDB:
     def bulk_fill(
         self, connection: Connection, rows: int, only: Collection[str] | None
     ) -> FillReport:
-        """Not yet (the PostgreSQL one is generate_series and casts)."""
-        raise not_on_mariadb("bulk fill")
+        """`INSERT … SELECT … FROM seq_1_to_<rows>` per table (`bulk_fill.py`)."""
+        return bulk_fill.bulk_fill(connection, rows, only)
 
     def hold_locks(
         self, url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
     ) -> AbstractContextManager[HeldLocks]:
-        """Not yet (`LOCK TABLES … READ` from another session, with a watchdog's KILL)."""
-        raise not_on_mariadb("holding table locks from another session")
+        """An open transaction that read the tables, KILLed by a watchdog (`contention.py`)."""
+        return contention.held_locks(url, tables, mode, patience=patience)
 
     def is_lock_timeout(self, error: BaseException | None) -> bool:
         """ER_LOCK_WAIT_TIMEOUT (lock_wait_timeout, innodb_lock_wait_timeout) or

@@ -91,6 +91,7 @@ class PostgreSQL:
         "and VALIDATE them in autocommit_block(), backfill in batches outside the DDL "
         "transaction, or split the revision"
     )
+    transactional_ddl = True
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """The catalog of schema public (`catalog.py`)."""
