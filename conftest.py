@@ -2,9 +2,11 @@
 
 PostgreSQL by default: from `TEST_DATABASE_URL`, else Docker through testcontainers, else the
 embedded `pgserver` (see `tests/support/postgres.py`; `ITEMS_TEST_POSTGRES` demands one of
-them). A `mariadb://` or `mysql://` `TEST_DATABASE_URL` runs the API tests on that MariaDB
-server instead (`tests/support/mariadb.py`). With `CI=true` a missing server fails the run: a
-suite that skips its database tests has tested nothing.
+them). A `mariadb://` or `mysql://` `TEST_DATABASE_URL` runs the tests on that MariaDB
+server instead; without a URL, `ITEMS_TEST_SERVER=mariadb` asks for testcontainers' MariaDB
+container (`tests/support/mariadb.py`; `tests/support/servers.backend_under_test` decides).
+With `CI=true` a missing server fails the run: a suite that skips its database tests has
+tested nothing.
 
 On MariaDB:
 - a test marked `@pytest.mark.postgresql_only("why")` is skipped with its reason, and fails
@@ -27,11 +29,7 @@ from sqlalchemy import URL, text
 
 from app.settings import Settings
 from tests.support.ci import running_in_ci
-from tests.support.mariadb import (
-    MariaDBServer,
-    mariadb_from_url,
-    server_backend,
-)
+from tests.support.mariadb import MariaDBServer, NoMariaDBAvailableError, start_mariadb
 from tests.support.migrations import upgrade
 from tests.support.postgres import (
     NoPostgresAvailableError,
@@ -39,7 +37,8 @@ from tests.support.postgres import (
     UnexpectedPostgresSourceError,
     start_postgres,
 )
-from tests.support.servers import DatabaseFactory
+from tests.support.servers import ConflictingServerError, DatabaseFactory
+from tests.support.servers import backend_under_test as chosen_backend
 from tests.support.target import warn_if_off_target
 
 # The gate's matrix of revisions × checks (tests/migrations/gate/report/plugin.py).
@@ -62,9 +61,18 @@ TESTS = Path(__file__).resolve().parent / "tests"
 GATE_TESTS = TESTS / "migrations"
 
 
+def pytest_configure() -> None:
+    """Refuse at once a run whose `ITEMS_TEST_SERVER` and `TEST_DATABASE_URL` disagree."""
+    try:
+        chosen_backend()
+    except ConflictingServerError as error:
+        raise pytest.UsageError(str(error)) from error
+
+
 def backend_under_test() -> str:
-    """`"mariadb"` or `"postgresql"`: the server `TEST_DATABASE_URL` names (PostgreSQL if unset)."""
-    return server_backend(Settings().test_database_url)
+    """`"mariadb"` or `"postgresql"`: `TEST_DATABASE_URL`'s kind, else `ITEMS_TEST_SERVER`'s,
+    else PostgreSQL (`tests/support/servers.backend_under_test`)."""
+    return chosen_backend()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -73,7 +81,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if marker is None or backend_under_test() != "mariadb":
         return
     reason = marker.args[0] if marker.args else "PostgreSQL-only"
-    message = f"PostgreSQL only ({reason}), and TEST_DATABASE_URL is MariaDB"
+    message = f"PostgreSQL only ({reason}), and this run's server is MariaDB"
     if running_in_ci():
         pytest.fail(
             f"{message}: under CI=true deselect it explicitly (-m 'not postgresql_only')",
@@ -84,15 +92,30 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def mariadb_server() -> Iterator[MariaDBServer]:
-    """The MariaDB server at `TEST_DATABASE_URL`, when that URL is `mariadb://` or `mysql://`."""
+    """The MariaDB server of a MariaDB run: `TEST_DATABASE_URL`'s, else testcontainers'.
+
+    No Docker for `ITEMS_TEST_SERVER=mariadb` without a URL: a failure under `CI=true`, a skip
+    with the reason elsewhere (as for a missing PostgreSQL). Never a fallback to PostgreSQL.
+    """
+    if backend_under_test() != "mariadb":
+        pytest.fail(
+            "this test needs MariaDB: a mariadb:// TEST_DATABASE_URL or ITEMS_TEST_SERVER=mariadb",
+            pytrace=False,
+        )
     url = Settings().test_database_url
-    if url is None or backend_under_test() != "mariadb":
-        pytest.fail("this test needs a mariadb:// TEST_DATABASE_URL", pytrace=False)
     try:
-        with mariadb_from_url(url) as server:
+        with start_mariadb(url) as server:
             yield server
+    except NoMariaDBAvailableError as error:
+        missing = f"no MariaDB for the tests: {error}"
     except Exception as error:  # an explicit URL is a promise: never fall back to another
-        pytest.fail(f"the MariaDB server at TEST_DATABASE_URL failed: {error}", pytrace=False)
+        origin = "TEST_DATABASE_URL" if url else "testcontainers' container"
+        pytest.fail(f"the MariaDB server at {origin} failed: {error}", pytrace=False)
+    else:
+        return
+    if running_in_ci():  # outside the `except`: the message alone, no chained traceback
+        pytest.fail(missing, pytrace=False)
+    pytest.skip(missing)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +128,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     """
     if backend_under_test() == "mariadb":
         pytest.fail(
-            "this test needs PostgreSQL (the postgres_server fixture), but TEST_DATABASE_URL is "
+            "this test needs PostgreSQL (the postgres_server fixture), but this run's server is "
             "MariaDB: port it, or mark it @pytest.mark.postgresql_only('why')",
             pytrace=False,
         )

@@ -13,6 +13,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -185,6 +186,13 @@ class Settings(BaseSettings):
         description="Tests only: a server on which the suite may create and drop its own "
         "databases. Unset: Docker through testcontainers, else the embedded server.",
     )
+    test_server: Literal["postgresql", "mariadb"] | None = Field(
+        default=None,
+        validation_alias="ITEMS_TEST_SERVER",
+        description="Tests only: which kind of server the suite runs on when TEST_DATABASE_URL "
+        "is unset (`mariadb`: testcontainers' MariaDB container). Unset: PostgreSQL. With a "
+        "TEST_DATABASE_URL of the other kind the run fails rather than test elsewhere.",
+    )
 
     @field_validator("database_url", "migration_database_url", "test_database_url")
     @classmethod
@@ -192,6 +200,13 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return normalise_database_url(value).render_as_string(hide_password=False)
+
+    @field_validator("test_server", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
 
     @field_validator("migration_lock_timeout", "migration_statement_timeout")
     @classmethod

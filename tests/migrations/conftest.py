@@ -13,13 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, Engine, create_engine, pool
 
-from app.settings import Settings
 from tests.migrations.gate.checks.upgrade import RevisionTemplates, walk_upgrades
 from tests.migrations.gate.dialects import dialect_for
 from tests.migrations.gate.engine.history import History
-from tests.support.mariadb import server_backend
 from tests.support.migrations import alembic_config as project_alembic_config
-from tests.support.servers import DatabaseServer
+from tests.support.servers import DatabaseServer, backend_under_test
 
 PROJECT_FIXTURES = frozenset({"project_history", "project_templates", "gate_matrix"})
 """Fixtures that judge or report on the project's own history."""
@@ -39,7 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     asks for one of `PROJECT_FIXTURES` judges the project; so, usually, does one with "project"
     in its name.
     """
-    if server_backend(Settings().test_database_url) != "mariadb":
+    if backend_under_test() != "mariadb":
         elsewhere = [item for item in items if item.get_closest_marker("mariadb_only")]
         if elsewhere:
             config.hook.pytest_deselected(items=elsewhere)
@@ -62,12 +60,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def gate_server(request: pytest.FixtureRequest) -> DatabaseServer:
-    """The server the gate judges on: `TEST_DATABASE_URL`'s MariaDB, else the PostgreSQL one.
+    """The server the gate judges on: the run's MariaDB (`backend_under_test`), else PostgreSQL.
 
     The walk and the checks take its dialect from the URLs of its databases
     (`dialects.dialect_for`), so a check written against it runs on either server.
     """
-    if server_backend(Settings().test_database_url) == "mariadb":
+    if backend_under_test() == "mariadb":
         mariadb: DatabaseServer = request.getfixturevalue("mariadb_server")
         return mariadb
     postgres: DatabaseServer = request.getfixturevalue("postgres_server")

@@ -5,11 +5,18 @@ The PostgreSQL counterpart is `tests/support/postgres.py`; which one a run uses 
 template databases, so a database "at head" is made by running the migrations on a new empty
 database (`head_database`), never by copying one.
 
-Only an existing server for now: testcontainers' MariaDB container (issue 10) is not wired in.
+Where the server comes from (`start_mariadb`): `TEST_DATABASE_URL` when it is `mariadb://…` or
+`mysql://…`; otherwise, when `ITEMS_TEST_SERVER=mariadb` asks for MariaDB without a URL, a
+throwaway `mariadb:10.11` container started by testcontainers (`MySqlContainer`: the installed
+testcontainers has no MariaDB module, and the MariaDB image reads the same `MYSQL_*`
+variables). Without a Docker engine that request raises `NoMariaDBAvailableError`, saying
+why; the root conftest turns it into a failure under `CI=true` and a skip elsewhere.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -19,7 +26,14 @@ from sqlalchemy.exc import DBAPIError
 
 from app.settings import MYSQL_CHARSET, is_mysql_family, normalise_database_url, require_driver
 from tests.support.migrations import upgrade
-from tests.support.postgres import unique_database_name
+from tests.support.postgres import docker_available, unique_database_name
+
+TESTCONTAINERS_IMAGE = "mariadb:10.11"
+"""The MariaDB the container path starts: the version this project is tested against."""
+
+
+class NoMariaDBAvailableError(RuntimeError):
+    """MariaDB was asked for without a URL, and no Docker engine answered to start one."""
 
 
 def server_backend(url: str | URL | None) -> str:
@@ -117,3 +131,59 @@ def mariadb_from_url(url: str) -> Iterator[MariaDBServer]:
     with server.admin_connection() as connection:
         connection.execute(text("SELECT 1"))
     yield server
+
+
+def docker_refusal() -> str | None:
+    """Why testcontainers cannot start a container here, or None when a Docker engine answers."""
+    if os.environ.get("ITEMS_TEST_SKIP_DOCKER") == "1":
+        return "ITEMS_TEST_SKIP_DOCKER=1"
+    if docker_available():
+        return None
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return f"no Docker engine answered at {host}"
+
+
+@contextmanager
+def mariadb_from_testcontainers() -> Iterator[MariaDBServer]:
+    """A throwaway `mariadb:10.11` container, as root, for the `with` block.
+
+    The container's URL says `mysql+pymysql://`; it is rewritten to `mariadb://` so that it
+    gets SQLAlchemy's MariaDB dialect and utf8mb4, exactly as a `TEST_DATABASE_URL` would.
+    """
+    from testcontainers.community.mysql import MySqlContainer  # noqa: PLC0415
+
+    password = secrets.token_hex(12)  # a throwaway container's, never written anywhere
+    container = MySqlContainer(
+        TESTCONTAINERS_IMAGE, dialect="pymysql", username="root", password=password
+    )
+    with container:
+        url = make_url(container.get_connection_url()).set(drivername="mariadb", database=None)
+        admin_url = normalise_database_url(url)
+        server = MariaDBServer(
+            admin_url=admin_url, origin=f"testcontainers ({TESTCONTAINERS_IMAGE})"
+        )
+        with server.admin_connection() as connection:
+            connection.execute(text("SELECT 1"))
+        yield server
+
+
+@contextmanager
+def start_mariadb(url: str | None) -> Iterator[MariaDBServer]:
+    """The MariaDB server at `url` when given, else testcontainers' container.
+
+    Raises `NoMariaDBAvailableError` (before importing testcontainers) when there is no URL and
+    no Docker engine: MariaDB has no embedded fallback, unlike PostgreSQL's pgserver.
+    """
+    if url is not None:
+        with mariadb_from_url(url) as server:
+            yield server
+        return
+    refusal = docker_refusal()
+    if refusal is not None:
+        raise NoMariaDBAvailableError(
+            f"ITEMS_TEST_SERVER=mariadb asks for testcontainers' {TESTCONTAINERS_IMAGE} "
+            f"container, but {refusal}: start Docker (or point DOCKER_HOST at one), or set "
+            "TEST_DATABASE_URL=mariadb://user@host:3306/ to use an existing server"
+        )
+    with mariadb_from_testcontainers() as server:
+        yield server

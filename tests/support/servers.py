@@ -8,6 +8,8 @@ from typing import Protocol
 
 from sqlalchemy import URL
 
+from app.settings import Settings, is_mysql_family
+
 DatabaseFactory = Callable[[str], AbstractContextManager[URL]]
 """`with factory("prefix") as url:` a private database for the block, dropped afterwards."""
 
@@ -50,3 +52,30 @@ class DatabaseServer(Protocol):
     def temporary_database(self, prefix: str) -> AbstractContextManager[URL]:
         """An empty database that exists for the duration of the `with` block."""
         ...
+
+
+class ConflictingServerError(RuntimeError):
+    """`ITEMS_TEST_SERVER` asks for one kind of server and `TEST_DATABASE_URL` names another."""
+
+
+def backend_under_test(settings: Settings | None = None) -> str:
+    """`"mariadb"` or `"postgresql"`: the kind of server this run's tests use.
+
+    `TEST_DATABASE_URL`'s scheme decides when it is set; otherwise `ITEMS_TEST_SERVER`
+    (`mariadb` asks for testcontainers' MariaDB container); otherwise PostgreSQL, the default.
+    Both are read through `app.settings.Settings`, so from the environment or `.env`. A URL of
+    one kind with `ITEMS_TEST_SERVER` naming the other raises: the run would otherwise test a
+    server its author did not ask for.
+    """
+    settings = settings if settings is not None else Settings()
+    url = settings.test_database_url
+    requested = settings.test_server
+    if url is None:
+        return requested or "postgresql"
+    named = "mariadb" if is_mysql_family(url) else "postgresql"
+    if requested is not None and requested != named:
+        raise ConflictingServerError(
+            f"ITEMS_TEST_SERVER={requested} asks for {requested}, but TEST_DATABASE_URL names a "
+            f"{named} server: unset one of them, or make them agree"
+        )
+    return named
