@@ -90,7 +90,7 @@ def drift(session: nox.Session) -> None:
 
     `nox -s drift -- main` compares against another base ref (default `origin/main`).
     """
-    install(session, "test")
+    install(session, "test", extras=SERVER_EXTRAS)  # the lint renders MariaDB's SQL too
     base = session.posargs[0] if session.posargs else "origin/main"
     session.run("python", "-m", "tests.migrations.gate.commands.pull_request", "--base", base)
 
@@ -104,8 +104,8 @@ def lock(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def waivers(session: nox.Session) -> None:
-    """List every squawk waiver in force with its reason, and the advice (`-- --help`)."""
-    install(session, "test")
+    """List every lint waiver in force (squawk's, MariaDB's) with its reason (`-- --help`)."""
+    install(session, "test", extras=SERVER_EXTRAS)
     arguments = session.posargs or ["--all"]
     session.run("python", "-m", "tests.migrations.gate.commands.waivers", *arguments)
 

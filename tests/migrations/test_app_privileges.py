@@ -12,7 +12,8 @@ from tests.migrations.gate.failure import GateFailure
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgresql_only(
-    "the app role and its privileges: none on MariaDB (issue 10)"
+    "the PostgreSQL app role (SET ROLE, default privileges, row-level security); MariaDB's app "
+    "user is test_app_privileges_mariadb.py's"
 )
 
 

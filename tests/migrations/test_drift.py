@@ -327,7 +327,10 @@ def test_drift_command_lints_the_new_revisions_of_a_pull_request(
     passed, failures = run_checks(postgres_server, history, widgets_metadata(), "main")
     assert failures == []
     assert passed[0].startswith("drift: none")
-    assert passed[1].startswith("squawk lint: 0 revision(s) added since main")
+    assert passed[1].startswith(
+        "unsafe-DDL lint (squawk for postgresql, mariadb-lint for mariadb): 0 revision(s) added "
+        "since main"
+    )
 
     git(repo, "checkout", "-q", "-b", "feature")
     (versions / "w02_index.py").write_text(UNSAFE_INDEX_REVISION, encoding="utf-8")

@@ -104,11 +104,3 @@ def test_a_failed_check_is_a_refused_row_and_a_duplicate_a_duplicate_key(
     assert dialect.refuses_row(check.value)
     assert not dialect.is_duplicate_key(check.value, "id")
     assert dialect.is_duplicate_key(duplicate.value, "id")
-
-
-def test_questions_without_a_mariadb_answer_say_so(scratch_database_url: URL) -> None:
-    dialect = dialect_for(scratch_database_url)
-    engine = create_engine(scratch_database_url, poolclass=pool.NullPool)
-    with engine.connect() as connection, pytest.raises(NotImplementedError, match="issue 10"):
-        dialect.missing_app_privileges(connection, ["items"])
-    engine.dispose()

@@ -38,11 +38,7 @@ STEP_CHECKS: tuple[StepCheck, ...] = (
     AppPrivileges(),
 )
 
-NOT_YET_ON: dict[str, dict[str, str]] = {
-    "mariadb": {
-        AppPrivileges.name: "the app role and its privileges (no app role on MariaDB)",
-    },
-}
+NOT_YET_ON: dict[str, dict[str, str]] = {}
 """Checks that do not run on a dialect yet, by dialect name, with what they miss (issue 10)."""
 
 

@@ -40,19 +40,6 @@ from tests.migrations.gate.engine.steps import database_error_lines
 from tests.migrations.gate.failure import GateFailure
 
 CHECK = "app-privileges"
-_AT_PLACE = "WHERE ctid = CAST(:place AS tid)"
-"""The row a probe wrote, by its physical place: works on a table without a primary key."""
-HOW_TO_FIX = (
-    "the app role (items_app) must be able to SELECT, INSERT, UPDATE and DELETE in every table "
-    "and USE its sequences, and own none of them. Create tables as the migrating role "
-    "(items_owner), whose default privileges grant exactly that (`ALTER DEFAULT PRIVILEGES FOR "
-    "ROLE items_owner IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "
-    'items_app` and `... GRANT USAGE, SELECT ON SEQUENCES TO items_app`, README "Roles"); do '
-    "not REVOKE from items_app nor hand it a table (`ALTER TABLE … OWNER TO items_owner`); or "
-    "grant in the revision: `GRANT SELECT, INSERT, UPDATE, DELETE ON <table> TO items_app`. With "
-    "row-level security, add a policy for items_app (`CREATE POLICY … TO items_app USING (…) "
-    "WITH CHECK (…)`)"
-)
 
 
 @dataclass(frozen=True)
@@ -97,28 +84,67 @@ def _attempt(connection: Connection, probe: _Probe, table: str, action: str, sql
         return None
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where the row a probe wrote is: a WHERE clause and its parameters."""
+
+    where: str
+    params: dict[str, Any]
+
+    def statement(self, sql: str) -> Any:
+        """`sql` followed by this WHERE, its parameters bound."""
+        return text(f"{sql} {self.where}").bindparams(**self.params)
+
+
+def _address_place(address: str, value: object) -> _Place:
+    """The row by its physical place (`ctid`): works on a table without a primary key."""
+    return _Place(f"WHERE {address} = CAST(:place AS tid)", {"place": str(value)})
+
+
+def _key_place(connection: Connection, table: Table, row: Row) -> _Place | None:
+    """The row by its primary key, on a server with no physical row address (MariaDB)."""
+    columns = list(table.primary_key.columns)
+    if not columns:
+        return None
+    quote = connection.dialect.identifier_preparer.quote
+    where = " AND ".join(f"{quote(str(c.name))} = :key_{i}" for i, c in enumerate(columns))
+    return _Place(f"WHERE {where}", {f"key_{i}": row[c.name] for i, c in enumerate(columns)})
+
+
 def _insert(
-    connection: Connection, spec: TableSpec, plan: RowsPlan, written: dict[str, list[Row]]
-) -> tuple[str | None, DBAPIError | None]:
+    connection: Connection,
+    spec: TableSpec,
+    plan: RowsPlan,
+    written: dict[str, list[Row]],
+    address: str | None,
+) -> tuple[_Place | None, DBAPIError | None, str | None]:
     """As the app role, insert the first row of `plan` the table takes, in a savepoint kept
-    (its children point at it); where it is (`ctid`), or the first refusal."""
+    (its children point at it); where it is, or the first refusal, or why it cannot say."""
     error: DBAPIError | None = None
     for generated in plan.get(spec.name, ()):
         values = dict(generated.values)
         if not _point_at_parents(spec, generated, values, written):
             continue
-        ctid: Label[Any] = literal_column("ctid").label("_gate_ctid")
-        insert = spec.table.insert().values(values).returning(*spec.table.columns, ctid)
+        returned: list[Any] = list(spec.table.columns)
+        if address is not None:
+            located: Label[Any] = literal_column(address).label("_gate_place")
+            returned.append(located)
+        insert = spec.table.insert().values(values).returning(*returned)
         try:
             with connection.begin_nested():
                 row = dict(connection.execute(insert).mappings().one())
         except DBAPIError as refused:
             error = error or refused
             continue
-        place = row.pop("_gate_ctid")
+        if address is not None:
+            place: _Place | None = _address_place(address, row.pop("_gate_place"))
+        else:
+            place = _key_place(connection, spec.table, row)
         written[spec.name] = [row]
-        return str(place), None
-    return None, error
+        if place is None:
+            return None, None, "no primary key to find the written row by"
+        return place, None, None
+    return None, error, None
 
 
 def _round_trip(connection: Connection, schema: SchemaSpec, probe: _Probe) -> None:
@@ -126,28 +152,27 @@ def _round_trip(connection: Connection, schema: SchemaSpec, probe: _Probe) -> No
     them (children first)."""
     plan = sample_rows(schema)
     written: dict[str, list[Row]] = {}
-    places: dict[str, str] = {}
+    places: dict[str, _Place] = {}
+    address = probe.dialect.row_address
     for spec in schema.tables:
         if spec.skipped_because is not None or spec.name in probe.lacking:
             probe.unprobed.setdefault(spec.name, spec.skipped_because or "lacks privileges")
             continue
-        place, error = _insert(connection, spec, plan, written)
+        place, error, unlocatable = _insert(connection, spec, plan, written, address)
         if place is not None:
             places[spec.name] = place
         elif error is not None:
             probe.refused(spec.name, "INSERT", error)
         else:
-            probe.unprobed.setdefault(spec.name, "no sample row for it")
+            probe.unprobed.setdefault(spec.name, unlocatable or "no sample row for it")
     for spec in schema.tables:
         if spec.name in places and not _read_and_update(connection, spec.table, places, probe):
             places.pop(spec.name)
     for spec in reversed(schema.tables):
         if spec.name not in places:
             continue
-        delete = text(f"DELETE FROM {_quoted(connection, spec.table)} {_AT_PLACE}")
-        result = _attempt(
-            connection, probe, spec.name, "DELETE", delete.bindparams(place=places[spec.name])
-        )
+        delete = places[spec.name].statement(f"DELETE FROM {_quoted(connection, spec.table)}")
+        result = _attempt(connection, probe, spec.name, "DELETE", delete)
         if result is not None and _rows(result) != 1:
             _invisible(probe, spec.name, "DELETE of the row it wrote deleted nothing")
         elif result is not None:
@@ -155,38 +180,41 @@ def _round_trip(connection: Connection, schema: SchemaSpec, probe: _Probe) -> No
 
 
 def _read_and_update(
-    connection: Connection, table: Table, places: dict[str, str], probe: _Probe
+    connection: Connection, table: Table, places: dict[str, _Place], probe: _Probe
 ) -> bool:
     """SELECT and UPDATE the row at `places[table]` as the app role; False if either failed."""
-    name, quoted = str(table.name), _quoted(connection, table)
-    where = _AT_PLACE
-    seen = _attempt(
-        connection,
-        probe,
-        name,
-        "SELECT",
-        text(f"SELECT count(*) FROM {quoted} {where}").bindparams(place=places[name]),
+    return _read(connection, table, places[str(table.name)], probe) and _update(
+        connection, table, places, probe
     )
+
+
+def _read(connection: Connection, table: Table, place: _Place, probe: _Probe) -> bool:
+    name = str(table.name)
+    count = place.statement(f"SELECT count(*) FROM {_quoted(connection, table)}")
+    seen = _attempt(connection, probe, name, "SELECT", count)
     if seen is None:
         return False
     if seen.scalar() != 1:
         return _invisible(probe, name, "SELECT does not see the row it just wrote")
+    return True
+
+
+def _update(connection: Connection, table: Table, places: dict[str, _Place], probe: _Probe) -> bool:
+    """UPDATE the row; where rows have a physical address the row moves: note its new place."""
+    name, quoted = str(table.name), _quoted(connection, table)
     column = connection.dialect.identifier_preparer.quote(str(next(iter(table.columns)).name))
-    updated = _attempt(
-        connection,
-        probe,
-        name,
-        "UPDATE",
-        text(f"UPDATE {quoted} SET {column} = {column} {where} RETURNING ctid").bindparams(
-            place=places[name]
-        ),
-    )
+    address, place = probe.dialect.row_address, places[name]
+    update = place.statement(f"UPDATE {quoted} SET {column} = {column}")
+    if address is not None:
+        update = text(f"{update.text} RETURNING {address}").bindparams(**place.params)
+    updated = _attempt(connection, probe, name, "UPDATE", update)
     if updated is None:
         return False
-    rows = updated.scalars().all()
-    if len(rows) != 1:
+    moved = updated.scalars().all() if address is not None else None
+    if (len(moved) if moved is not None else _rows(updated)) != 1:
         return _invisible(probe, name, "UPDATE of the row it wrote updated nothing")
-    places[name] = str(rows[0])
+    if address is not None and moved is not None:
+        places[name] = _address_place(address, moved[0])
     return True
 
 
@@ -236,11 +264,11 @@ class AppPrivileges(StepCheckBase):
                 for spec in schema.tables
                 if spec.name not in lacking
             }
-            dialect.become_app_role(connection)
-            for spec in schema.tables:
-                if spec.name in there:
-                    _count_as_app(connection, probe, spec.table, there[spec.name])
-            _round_trip(connection, schema, probe)
+            with dialect.acting_as_app_role(connection) as app:
+                for spec in schema.tables:
+                    if spec.name in there:
+                        _count_as_app(app, probe, spec.table, there[spec.name])
+                _round_trip(app, schema, probe)
             connection.rollback()
             security = dialect.row_security(connection, sorted(probe.problems))
         if probe.problems:
@@ -251,7 +279,7 @@ class AppPrivileges(StepCheckBase):
                     f"{', '.join(sorted(probe.problems))} as it must: every row, and no DDL "
                     f"({context.history.name})"
                 ),
-                how_to_fix=HOW_TO_FIX,
+                how_to_fix=dialect.app_privileges_advice,
                 revision=step.revision,
                 details=[
                     f"{table}: {problem}"

@@ -1,4 +1,9 @@
-"""Check 8, unsafe DDL: lint every revision's offline upgrade SQL with squawk.
+"""Check 8, unsafe DDL: lint every revision's offline upgrade SQL with its server's linter.
+
+The linter is the dialect's (`Dialect.lint`): squawk for PostgreSQL, the gate's own rules for
+MariaDB (`dialects/mariadb/lint.py`), each reading the SQL rendered for its own server
+(`backend`). What follows is said of squawk; the MariaDB rules work the same way, with their
+waivers in `mariadb_lint_waivers` (`Dialect.lint_waivers`).
 
 squawk reads each revision's SQL exactly as `alembic upgrade prev:rev --sql` renders it through
 the project's `env.py` (see `render.py`), so it also sees the `SET lock_timeout` / `SET
@@ -35,9 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.script import Script
-from sqlalchemy import make_url
 
-from tests.migrations.gate.dialects import dialect_for
+from tests.migrations.gate.dialects import dialect_named
 from tests.migrations.gate.dialects.base import Dialect, LintFinding
 from tests.migrations.gate.engine.declarations import read_declaration
 from tests.migrations.gate.engine.history import History
@@ -48,7 +52,6 @@ from tests.migrations.gate.engine.lint_policy import (
     load_policy,
 )
 from tests.migrations.gate.engine.render import (
-    OFFLINE_URL,
     OfflineRenderError,
     RevisionSql,
     display_path,
@@ -65,71 +68,11 @@ from tests.migrations.gate.engine.revision_scope import (
 from tests.migrations.gate.failure import GateFailure
 
 CHECK = "unsafe-ddl"
-WAIVERS = "squawk_waivers"
+DEFAULT_BACKEND = "postgresql"
+LINTED_SERVERS = ("postgresql", "mariadb")
+"""The servers one history is written for (README, MariaDB): the pull-request check lints the
+SQL of each, since a revision's branches differ by server."""
 MAX_STATEMENT_LINES = 8
-
-# strong_migrations-style advice: the safe way to make the same change, per rule.
-ADVICE: dict[str, str] = {
-    "adding-required-field": (
-        "add the column nullable, or with a constant server_default (metadata-only on "
-        "PostgreSQL 11+); backfill existing rows in batches; then enforce NOT NULL"
-    ),
-    "adding-field-with-default": (
-        "a volatile default (random(), clock_timestamp(), gen_random_uuid()) rewrites the whole "
-        "table under ACCESS EXCLUSIVE: add the column without it, backfill in batches, then "
-        "ALTER COLUMN … SET DEFAULT for new rows"
-    ),
-    "require-concurrent-index-creation": (
-        "build it with op.create_index(..., postgresql_concurrently=True) inside `with "
-        "op.get_context().autocommit_block():` (drop it concurrently with if_exists=True first, "
-        "so a rerun replaces an INVALID index left by a failed build)"
-    ),
-    "require-concurrent-index-deletion": (
-        "op.drop_index(..., postgresql_concurrently=True) inside autocommit_block()"
-    ),
-    "ban-concurrent-index-creation-in-transaction": (
-        "CONCURRENTLY cannot run in a transaction: put it inside "
-        "`with op.get_context().autocommit_block():`"
-    ),
-    "changing-column-type": (
-        "this rewrites the table and its indexes under ACCESS EXCLUSIVE: add a new column of "
-        "the new type, write both, backfill in batches, switch reads, then drop the old one "
-        "(varchar(n) -> varchar(m > n) and varchar -> text do not rewrite)"
-    ),
-    "adding-not-nullable-field": (
-        "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it outside the DDL transaction, then "
-        "SET NOT NULL (PostgreSQL 12+ skips the scan when a valid CHECK proves it)"
-    ),
-    "constraint-missing-not-valid": (
-        "add it with postgresql_not_valid=True, then VALIDATE CONSTRAINT in an "
-        "autocommit_block() or a later revision (validation blocks no reads or writes)"
-    ),
-    "adding-foreign-key-constraint": ("add the foreign key NOT VALID, then VALIDATE it separately"),
-    "disallowed-unique-constraint": (
-        "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX"
-    ),
-    "prefer-robust-stmts": (
-        "a revision that commits part-way (autocommit_block) must be safe to rerun after a "
-        "failure: use if_not_exists=True / if_exists=True, and drop-then-add for constraints "
-        "and concurrent indexes"
-    ),
-    "require-lock-timeout": (
-        "alembic/env.py must emit SET lock_timeout before any DDL (context.execute, so offline "
-        "SQL shows it too); never RESET it inside a revision"
-    ),
-    "require-statement-timeout": (
-        "alembic/env.py must emit SET statement_timeout before any DDL; never RESET it inside "
-        "a revision"
-    ),
-    "ban-drop-column": (
-        "stop reading and writing the column in a deployed release first, then drop it"
-    ),
-    "ban-drop-table": "stop using the table in a deployed release first, then drop it",
-    "renaming-column": ("add the new column, write both, backfill, switch reads, drop the old one"),
-    "renaming-table": "create the new table (or a view), migrate clients, then drop the old one",
-    "prefer-bigint-over-int": "use BigInteger for anything that counts up without a bound",
-    "prefer-text-field": "use Text with a CHECK (char_length(col) <= n) instead of String(n)",
-}
 
 
 @dataclass(frozen=True)
@@ -152,6 +95,8 @@ class RevisionLint:
     script: Script
     sql: RevisionSql
     path: str
+    linter: Dialect
+    """The dialect whose linter judged this SQL (its name and waivers are in the reports)."""
     findings: list[Finding] = field(default_factory=list)
     waived: dict[str, list[Finding]] = field(default_factory=dict)
     advice: list[Finding] = field(default_factory=list)
@@ -181,9 +126,13 @@ def _file_name(index: int, sql: RevisionSql) -> str:
 
 
 def lint_revisions(
-    history: History, revisions: Iterable[str] | None = None, policy: LintPolicy | None = None
+    history: History,
+    revisions: Iterable[str] | None = None,
+    policy: LintPolicy | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> list[RevisionLint]:
-    """Lint `revisions` (default: all) of `history` in one squawk run; apply their waivers.
+    """Lint `revisions` (default: all) of `history` in one run of `backend`'s linter on the SQL
+    rendered for `backend`; apply their waivers.
 
     `policy` (default: the project's `pyproject.toml`) decides which findings are advice.
     Raises the offline-sql `GateFailure` if a revision cannot be rendered at all.
@@ -194,22 +143,18 @@ def lint_revisions(
     rendered: dict[str, tuple[Script, RevisionSql]] = {}
     for index, script in enumerate(scripts, start=1):
         try:
-            sql = render_revision(history, script.revision, "up")
+            sql = render_revision(history, script.revision, "up", backend)
         except OfflineRenderError as error:
             raise offline_render_failure(error, history) from error
         rendered[_file_name(index, sql)] = (script, sql)
+    linter = dialect_named(backend)
     by_file: dict[str, list[LintFinding]] = {name: [] for name in rendered}
-    for finding in _linter().lint({name: sql.text for name, (_, sql) in rendered.items()}):
+    for finding in linter.lint({name: sql.text for name, (_, sql) in rendered.items()}):
         by_file[finding.file].append(finding)
     return [
-        _apply_waivers(history, script, sql, by_file[name], policy)
+        _apply_waivers(history, script, sql, by_file[name], policy, linter=linter)
         for name, (script, sql) in rendered.items()
     ]
-
-
-def _linter() -> Dialect:
-    """The dialect offline SQL is rendered for: its linter judges that SQL."""
-    return dialect_for(make_url(OFFLINE_URL))
 
 
 def _apply_waivers(
@@ -218,12 +163,16 @@ def _apply_waivers(
     sql: RevisionSql,
     raw: list[LintFinding],
     policy: LintPolicy,
+    *,
+    linter: Dialect,
 ) -> RevisionLint:
-    declaration = read_declaration(script, WAIVERS)
+    waivers = linter.lint_waivers
+    declaration = read_declaration(script, waivers)
     lint = RevisionLint(
         script=script,
         sql=sql,
         path=display_path(script, history),
+        linter=linter,
         waivers=declaration.entries,
         waiver_problems=list(declaration.problems),
     )
@@ -247,16 +196,16 @@ def _apply_waivers(
         else:
             lint.findings.append(finding)
     for rule in lint.waivers:
-        if not _linter().knows_lint_rule(rule):
-            close = difflib.get_close_matches(rule, list(ADVICE), n=1)
+        if not linter.knows_lint_rule(rule):
+            close = difflib.get_close_matches(rule, list(linter.lint_rule_names()), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             lint.waiver_problems.append(
-                f"`{WAIVERS}[{rule!r}]`: squawk has no rule called {rule!r}{hint}"
+                f"`{waivers}[{rule!r}]`: {linter.linter} has no rule called {rule!r}{hint}"
             )
         elif rule not in lint.waived:
             lint.waiver_problems.append(
-                f"`{WAIVERS}[{rule!r}]` waives nothing: squawk does not report {rule} for "
-                "this revision; delete the waiver"
+                f"`{waivers}[{rule!r}]` waives nothing: {linter.linter} does not report {rule} "
+                "for this revision; delete the waiver"
             )
     return lint
 
@@ -288,15 +237,17 @@ def excerpt(statement: str, offset: int) -> list[str]:
 
 def describe(lint: RevisionLint) -> list[str]:
     """The readable lines for one revision: each finding, then each waiver problem."""
+    name = lint.linter.linter
     lines = [f"revision {lint.script.revision} ({lint.path}), upgrade SQL:"]
     for finding in lint.findings:
         lines.append(f"  {finding.rule}: {finding.message}")
         lines.append(f"    statement (line {finding.line} of the upgrade SQL):")
         lines.extend(f"     {line}" for line in excerpt(finding.statement, finding.offset))
         if finding.help:
-            lines.append(f"    squawk's help: {finding.help}")
-        if finding.rule in ADVICE:
-            lines.append(f"    safe alternative: {ADVICE[finding.rule]}")
+            lines.append(f"    {name}'s help: {finding.help}")
+        advice = lint.linter.lint_advice(finding.rule)
+        if advice:
+            lines.append(f"    safe alternative: {advice}")
         lines.append(f"    docs: {finding.docs}")
     lines.extend(f"  waiver problem: {problem}" for problem in lint.waiver_problems)
     return lines
@@ -310,8 +261,9 @@ def describe_advice(lint: RevisionLint) -> list[str]:
     for finding in lint.advice:
         first = excerpt(finding.statement, finding.offset)[0].strip()
         lines.append(f"  {finding.rule} (line {finding.line}: {first})")
-        if finding.rule in ADVICE:
-            lines.append(f"    consider: {ADVICE[finding.rule]}")
+        advice = lint.linter.lint_advice(finding.rule)
+        if advice:
+            lines.append(f"    consider: {advice}")
         why = ADVISORY_RULES[ALIASES.get(finding.rule, finding.rule)]
         lines.append(f"    why it does not fail: {why}")
     return lines
@@ -325,11 +277,12 @@ def lint_failure(lints: Sequence[RevisionLint]) -> GateFailure | None:
     findings = sum(len(lint.findings) for lint in bad)
     problems = sum(len(lint.waiver_problems) for lint in bad)
     example = bad[0].findings[0].rule if bad[0].findings else "rule-name"
+    linter = bad[0].linter
     return GateFailure(
         check=CHECK,
         problem=(
-            f"squawk found {findings} unsafe statement(s) and {problems} waiver problem(s) in "
-            f"{len(bad)} revision(s)"
+            f"{linter.linter} found {findings} unsafe statement(s) and {problems} waiver "
+            f"problem(s) in {len(bad)} revision(s)"
         ),
         revision=bad[0].script.revision,
         revision_file=bad[0].path,
@@ -338,25 +291,28 @@ def lint_failure(lints: Sequence[RevisionLint]) -> GateFailure | None:
         details=[line for lint in bad for line in describe(lint)],
         how_to_fix=textwrap.dedent(
             f"""\
-            Change the revision the safe way (see each finding's advice and squawk's docs).
+            Change the revision the safe way (see each finding's advice and {linter.linter}'s docs).
               If a finding is truly safe *here* (for example the table is new in this same
               revision, or the statement cannot block anything), waive that rule for that
               revision only, in the revision file, with a reason a reviewer can check:
-                {WAIVERS} = {{"{example}": "why this is safe in this revision"}}
-              A waiver must name a real squawk rule, give a reason of at least a few words,
+                {linter.lint_waivers} = {{"{example}": "why this is safe in this revision"}}
+              A waiver must name a real {linter.linter} rule, give a reason of at least a few words,
               and still match a finding; otherwise it fails this check too."""
         ),
     )
 
 
 def check_unsafe_ddl(
-    history: History, revisions: Iterable[str] | None = None, policy: LintPolicy | None = None
+    history: History,
+    revisions: Iterable[str] | None = None,
+    policy: LintPolicy | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> list[RevisionLint]:
-    """Lint `revisions` (default: all) and raise `GateFailure` unless every one is clean.
+    """Lint `revisions` (default: all) for `backend`; raise `GateFailure` unless all are clean.
 
     Advice does not make a revision unclean; it is in each returned lint's `advice`.
     """
-    lints = lint_revisions(history, revisions, policy)
+    lints = lint_revisions(history, revisions, policy, backend)
     failure = lint_failure(lints)
     if failure is not None:
         raise failure
@@ -364,12 +320,20 @@ def check_unsafe_ddl(
 
 
 def lint_new_revisions(
-    base: str = DEFAULT_BASE, history: History | None = None, repo: Path | None = None
+    base: str = DEFAULT_BASE,
+    history: History | None = None,
+    repo: Path | None = None,
+    backends: Sequence[str] = (DEFAULT_BACKEND,),
 ) -> tuple[RevisionScope, list[RevisionLint]]:
-    """Lint only the revisions added since `git merge-base base HEAD` (all, if base is missing).
+    """Lint only the revisions added since `git merge-base base HEAD` (all, if base is missing),
+    for each of `backends`.
 
-    Returns the scope (with its explanation) and the lints; raises `GateFailure` on findings.
+    Returns the scope (with its explanation) and the lints; raises `GateFailure` on findings
+    (one failure per server, the first server's first).
     """
     history = history or History()
     scope = revisions_new_since(history, base, repo=repo)
-    return scope, check_unsafe_ddl(history, scope.revisions)
+    lints: list[RevisionLint] = []
+    for backend in backends:
+        lints.extend(check_unsafe_ddl(history, scope.revisions, backend=backend))
+    return scope, lints

@@ -1,14 +1,14 @@
 """`python -m tests.migrations.gate.commands.pull_request [--base REF]`: the pull-request check.
 
 A fresh database upgraded to head one revision at a time (`checks/upgrade.py`), the strict
-drift check (`checks/drift.py`), then the squawk lint of only the revisions added since
-`git merge-base REF HEAD` (`checks/unsafe_ddl.py`), so old waived revisions do not block new
-work, and the app of that merge-base served on a database at head and exercised through its
-OpenAPI (`checks/base_release_app.py`). One readable report, exit status 1 on any failure: on
-failure it starts with the matrix of revisions × checks, is appended to `$GITHUB_STEP_SUMMARY`
-as Markdown, and on GitHub Actions annotates each failure on its revision file. A revision that
-does not upgrade fails once; the drift check and the base app then say "not run" instead of
-failing on the same error.
+drift check (`checks/drift.py`), then the unsafe-DDL lint (squawk, and the MariaDB rules) of
+only the revisions added since `git merge-base REF HEAD` (`checks/unsafe_ddl.py`), so old
+waived revisions do not block new work, and the app of that merge-base served on a database
+at head and exercised through its OpenAPI (`checks/base_release_app.py`). One readable report,
+exit status 1 on any failure: on failure it starts with the matrix of revisions × checks, is
+appended to `$GITHUB_STEP_SUMMARY` as Markdown, and on GitHub Actions annotates each failure
+on its revision file. A revision that does not upgrade fails once; the drift check and the
+base app then say "not run" instead of failing on the same error.
 """
 
 from __future__ import annotations
@@ -60,16 +60,27 @@ PullRequestCheck = Callable[[PullRequestContext], Judged]
 
 
 def lint_new_revisions_check(context: PullRequestContext) -> Judged:
-    """Squawk lint of the revisions added since the base ref (`checks/unsafe_ddl.py`)."""
+    """The unsafe-DDL lint of the revisions added since the base ref, for every server the
+    history runs on (`checks/unsafe_ddl.py`): offline, so MariaDB's needs no MariaDB server."""
     from tests.migrations.gate.checks.unsafe_ddl import (  # noqa: PLC0415 - squawk is heavy
         CHECK,
+        LINTED_SERVERS,
         describe_advice,
         lint_new_revisions,
     )
 
-    scope, lints = lint_new_revisions(context.base_ref, context.history)
+    scope, lints = lint_new_revisions(context.base_ref, context.history, backends=LINTED_SERVERS)
     advice = [f"  {line}" for lint in lints for line in describe_advice(lint)]
-    return Judged(CHECK, scope.revisions, [f"squawk lint: {scope.description}", *advice])
+    linters = ", ".join(f"{name} for {server}" for server, name in _linter_names(LINTED_SERVERS))
+    return Judged(
+        CHECK, scope.revisions, [f"unsafe-DDL lint ({linters}): {scope.description}", *advice]
+    )
+
+
+def _linter_names(servers: Sequence[str]) -> list[tuple[str, str]]:
+    from tests.migrations.gate.dialects import dialect_named  # noqa: PLC0415 - as above
+
+    return [(server, dialect_named(server).linter) for server in servers]
 
 
 def base_release_app_check(context: PullRequestContext) -> Judged:

@@ -1,8 +1,9 @@
-"""`python -m tests.migrations.gate.commands.waivers [--base REF | --all]`: lint, list waivers.
+"""`python -m tests.migrations.gate.commands.waivers [--base REF | --all] [--server S]`: lint.
 
 Lints the offline SQL of the revisions added since `git merge-base REF HEAD` (or of every
-revision) with the unsafe-DDL check, and lists every waiver in force with its reason; exit
-status 1 on any unwaived finding or broken waiver.
+revision) with the unsafe-DDL check, for each server the history is written for (squawk for
+PostgreSQL, the MariaDB rules for MariaDB; `--server` picks one), and lists every waiver in
+force with its reason; exit status 1 on any unwaived finding or broken waiver.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from tests.migrations.gate.checks.unsafe_ddl import (
     CHECK,
+    LINTED_SERVERS,
     RevisionLint,
     check_unsafe_ddl,
     describe_advice,
@@ -26,11 +28,13 @@ from tests.migrations.gate.failure import GateFailure
 
 def summary(lints: Sequence[RevisionLint]) -> list[str]:
     """What passed, every waiver honoured and every piece of advice, for the success output."""
-    lines = [f"{CHECK}: {len(lints)} revision(s) linted, no unwaived findings"]
+    revisions = {lint.script.revision for lint in lints}  # one lint per revision and server
+    lines = [f"{CHECK}: {len(revisions)} revision(s) linted, no unwaived findings"]
     for lint in lints:
         for rule, findings in lint.waived.items():
             lines.append(
-                f"  waived in {lint.script.revision} ({lint.path}): {rule} x{len(findings)}"
+                f"  waived for {lint.linter.name} in {lint.script.revision} ({lint.path}): "
+                f"{rule} x{len(findings)}"
                 f" — {lint.waivers[rule]}"
             )
     advice = [line for lint in lints for line in describe_advice(lint)]
@@ -44,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: exit status 1 on any unwaived finding or broken waiver."""
     parser = argparse.ArgumentParser(
         prog="python -m tests.migrations.gate.commands.waivers",
-        description="Lint the offline SQL of new (or all) Alembic revisions with squawk.",
+        description="Lint the offline SQL of new (or all) Alembic revisions for unsafe DDL.",
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -59,14 +63,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="a versions folder other than alembic/versions (e.g. a test fixture history)",
     )
+    parser.add_argument(
+        "--server",
+        action="append",
+        choices=LINTED_SERVERS,
+        help="lint the SQL for this server only (repeatable; default: every server)",
+    )
     args = parser.parse_args(argv)
+    servers: tuple[str, ...] = tuple(args.server or LINTED_SERVERS)
     history = History() if args.versions is None else History(versions=args.versions.resolve())
     try:
         if args.all:
-            print(f"{CHECK}: linting every revision of {history.name}")
-            lints = check_unsafe_ddl(history)
+            print(f"{CHECK}: linting every revision of {history.name} for {', '.join(servers)}")
+            lints = [
+                lint for server in servers for lint in check_unsafe_ddl(history, backend=server)
+            ]
         else:
-            scope, lints = lint_new_revisions(args.base, history)
+            scope, lints = lint_new_revisions(args.base, history, backends=servers)
             print(f"{CHECK}: {scope.description}")
     except GateFailure as failure:
         print(failure, file=sys.stderr)

@@ -107,6 +107,9 @@ class Dialect(Protocol):
     """SQLAlchemy's backend name (`postgresql`)."""
     linter: str
     """The unsafe-DDL linter's name, for reports (`squawk`)."""
+    lint_waivers: str
+    """The revision attribute that waives this linter's rules (`squawk_waivers`): one per
+    linter, since a rule name means something only to its own linter."""
     migration_lock: str
     """How `env.py` serialises concurrent upgraders on this server, for reports."""
     transactional_ddl: bool
@@ -118,6 +121,11 @@ class Dialect(Protocol):
     EXCLUSIVE`), for reports: the lock-holds check budgets how long they are held."""
     lock_hold_advice: str
     """How to keep such a lock short on this server (the lock-holds check's how-to-fix)."""
+    app_privileges_advice: str
+    """How to give the app role what check 19 found it lacks, in this server's terms."""
+    row_address: str | None
+    """A column every table has naming a row's physical place (`ctid`), so the app-privileges
+    probe finds the row it wrote on any table; None: it finds it by primary key."""
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """Every object of the schema the gate compares, one line each."""
@@ -202,6 +210,14 @@ class Dialect(Protocol):
         """Whether `rule` is a rule of the linter (so a waiver can name it)."""
         ...
 
+    def lint_rule_names(self) -> Collection[str]:
+        """The rules a misspelt waiver is compared with, to suggest the one meant."""
+        ...
+
+    def lint_advice(self, rule: str) -> str | None:
+        """The safe way to make the change `rule` objects to, if the linter's help lacks it."""
+        ...
+
     def relation_locks(self, connection: Connection) -> list[tuple[str, str]]:
         """(table, lock mode) granted right now to the other sessions on this database.
 
@@ -220,8 +236,11 @@ class Dialect(Protocol):
         connect, use the schema, and the migrating user's default privileges (commits)."""
         ...
 
-    def become_app_role(self, connection: Connection) -> None:
-        """Act as the app role until the connection's transaction ends."""
+    def acting_as_app_role(self, connection: Connection) -> AbstractContextManager[Connection]:
+        """A connection acting as the app role, seeing what `connection` sees, whose work is
+        rolled back: `connection` itself under `SET LOCAL ROLE` (PostgreSQL), or a connection
+        of the app's own user in a transaction rolled back at exit (MariaDB, which cannot
+        switch a connection to another user)."""
         ...
 
     def missing_app_privileges(

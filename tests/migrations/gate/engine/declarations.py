@@ -33,6 +33,7 @@ SERVER_SUFFIX = "_on"
 DECLARATIONS = frozenset(
     {
         "squawk_waivers",
+        "mariadb_lint_waivers",
         "rewrites_tables",
         "rewrites_tables" + SERVER_SUFFIX,
         "changes_data",

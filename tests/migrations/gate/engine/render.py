@@ -31,8 +31,13 @@ from tests.migrations.gate.failure import GateFailure
 Direction = Literal["up", "down"]
 DIRECTIONS: tuple[Direction, ...] = ("up", "down")
 
-# Offline mode needs only a dialect: this URL is never connected to.
-OFFLINE_URL = "postgresql+psycopg2://offline@localhost/offline_render"
+# Offline mode needs only a dialect: these URLs are never connected to.
+OFFLINE_URLS = {
+    "postgresql": "postgresql+psycopg2://offline@localhost/offline_render",
+    "mariadb": "mariadb+pymysql://offline@localhost/offline_render",
+}
+OFFLINE_URL = OFFLINE_URLS["postgresql"]
+"""The default: offline SQL for review is PostgreSQL's, the default server's."""
 
 _VERSION_TABLE_STATEMENT = re.compile(
     rf"^\s*(CREATE TABLE|DROP TABLE|INSERT INTO|UPDATE|DELETE FROM)\s+{VERSION_TABLE}\b",
@@ -128,12 +133,17 @@ def _range(script: Script, direction: Direction) -> str:
 
 
 @functools.cache
-def render_revision(history: History, revision: str, direction: Direction) -> RevisionSql:
-    """Render one revision's SQL in one direction (cached; failures raise OfflineRenderError)."""
+def render_revision(
+    history: History, revision: str, direction: Direction, backend: str = "postgresql"
+) -> RevisionSql:
+    """Render one revision's SQL in one direction for `backend` (a key of `OFFLINE_URLS`).
+
+    Cached; failures raise OfflineRenderError.
+    """
     script = history.script().get_revision(revision)
     if script is None:
         raise KeyError(f"no revision {revision} in {history.name}")
-    config = history.config(OFFLINE_URL)
+    config = history.config(OFFLINE_URLS[backend])
     recorder = _StatementRecorder()
     config.output_buffer = recorder
     try:

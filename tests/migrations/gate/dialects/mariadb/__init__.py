@@ -3,10 +3,8 @@
 Every question the checks ask (the catalog snapshot, tables, foreign keys, the version table,
 emptying, bulk fill, generated keys, duplicate keys, InnoDB table ids for rebuilds, holding
 metadata locks from another session, lock-timeout errors, sampling metadata locks, who waits for
-env.py's GET_LOCK) is answered here in MariaDB's terms, one module per job. What has no MariaDB
-answer yet (a linter, the app role's privileges) raises `NotImplementedError` naming issue 10;
-the checks that need it are listed in `checks.NOT_YET_ON` and reported as not run there, never
-passed.
+env.py's GET_LOCK, the unsafe-DDL rules, the app user's privileges) is answered here in
+MariaDB's terms, one module per job.
 """
 
 # ruff: noqa: ARG002  (the Dialect protocol's signatures; unanswered questions ignore them)
@@ -34,7 +32,9 @@ from tests.migrations.gate.dialects.mariadb import (
     bulk_fill,
     catalog,
     contention,
+    lint,
     metadata_locks,
+    privileges,
     rebuilds,
 )
 
@@ -80,11 +80,6 @@ DUPLICATE_ENTRY = 1062
 """ER_DUP_ENTRY: `Duplicate entry '…' for key '…'`."""
 
 
-def not_on_mariadb(what: str) -> NotImplementedError:
-    """The error of a question the MariaDB dialect cannot answer yet."""
-    return NotImplementedError(f"{what} on MariaDB: issue 10")
-
-
 def _error_code(error: BaseException | None) -> int | None:
     original = getattr(error, "orig", error)
     arguments = getattr(original, "args", ())
@@ -95,7 +90,8 @@ class MariaDB:
     """`Dialect` for MariaDB; the schema is the URL's database (`DATABASE()`)."""
 
     name = "mariadb"
-    linter = "none yet (issue 10)"
+    linter = "mariadb-lint"
+    lint_waivers = "mariadb_lint_waivers"
     migration_lock = "GET_LOCK() on a named user lock, held by env.py's session"
     exclusive_lock = "MDL_EXCLUSIVE or MDL_SHARED_NO_READ_WRITE"
     lock_hold_advice = (
@@ -104,6 +100,8 @@ class MariaDB:
         "the server refuses rather than locks, never LOCK=EXCLUSIVE, or split the revision"
     )
     transactional_ddl = False
+    app_privileges_advice = privileges.APP_PRIVILEGES_ADVICE
+    row_address: str | None = None
 
     def snapshot(self, connection: Connection) -> CatalogSnapshot:
         """information_schema of the current database (`catalog.py`)."""
@@ -228,12 +226,20 @@ class MariaDB:
         return "for key 'PRIMARY'" in message or f"{column}'" in message
 
     def lint(self, files: Mapping[str, str]) -> list[LintFinding]:
-        """Not yet: no unsafe-DDL linter for MariaDB is wired in."""
-        raise not_on_mariadb("the unsafe-DDL linter")
+        """The gate's own MariaDB rules over sqlglot's MySQL tokens (`lint.py`)."""
+        return lint.lint(files)
 
     def knows_lint_rule(self, rule: str) -> bool:
-        """No linter, so no rule."""
-        return False
+        """One of `lint.RULES`."""
+        return rule in lint.RULES
+
+    def lint_rule_names(self) -> Collection[str]:
+        """`lint.RULES`."""
+        return lint.RULES.keys()
+
+    def lint_advice(self, rule: str) -> str | None:
+        """None: each finding's help already says the safe way (`lint.RULES`)."""
+        return None
 
     def stops_every_query(self, mode: str) -> bool:
         """MDL_EXCLUSIVE and MDL_SHARED_NO_READ_WRITE (`metadata_locks.py`, measured)."""
@@ -244,23 +250,24 @@ class MariaDB:
         return metadata_locks.relation_locks(connection)
 
     def prepare_app_role(self, connection: Connection) -> None:
-        """Nothing yet: the service on MariaDB connects as one user (README, MariaDB). The
-        walk calls this on every server; the app-privileges check does not run here."""
+        """The `items_app` user, granted the rows of this whole database (`privileges.py`)."""
+        privileges.prepare_app_user(connection)
 
-    def become_app_role(self, connection: Connection) -> None:
-        """Not yet (no app role on MariaDB)."""
-        raise not_on_mariadb("acting as the app role")
+    def acting_as_app_role(self, connection: Connection) -> AbstractContextManager[Connection]:
+        """A connection of its own as `items_app`, rolled back at exit (`privileges.py`)."""
+        return privileges.acting_as_app_user(connection)
 
     def missing_app_privileges(
         self, connection: Connection, tables: list[str]
     ) -> dict[str, list[str]]:
-        """Not yet (no app role on MariaDB)."""
-        raise not_on_mariadb("the app role's privileges")
+        """From information_schema's user, schema and table privileges (`privileges.py`)."""
+        return privileges.missing_privileges(connection, tables)
 
     def row_security(self, connection: Connection, tables: list[str]) -> dict[str, str]:
         """MariaDB has no row-level security: no table has it on."""
         return {}
 
     def is_insufficient_privilege(self, error: BaseException) -> bool:
-        """ER_TABLEACCESS_DENIED_ERROR (1142) or ER_DBACCESS_DENIED_ERROR (1044)."""
-        return _error_code(error) in (1142, 1044)
+        """ER_TABLEACCESS_DENIED_ERROR (1142), ER_COLUMNACCESS_DENIED_ERROR (1143) or
+        ER_DBACCESS_DENIED_ERROR (1044)."""
+        return _error_code(error) in (1142, 1143, 1044)

@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 from sqlalchemy import URL, Connection, create_engine, pool, text
 from sqlalchemy.exc import DataError, IntegrityError
 
-from app.roles import APP_ROLE
 from tests.migrations.gate.dialects.base import (
     VERSION_TABLE,
     CatalogSnapshot,
@@ -29,6 +28,7 @@ from tests.migrations.gate.dialects.postgresql import (
     locks,
     privileges,
     squawk,
+    squawk_advice,
 )
 
 _TABLES = text(
@@ -83,6 +83,9 @@ class PostgreSQL:
 
     name = "postgresql"
     linter = "squawk"
+    app_privileges_advice = privileges.APP_PRIVILEGES_ADVICE
+    row_address: str | None = "ctid"
+    lint_waivers = "squawk_waivers"
     migration_lock = "a session-level advisory lock, polled with pg_try_advisory_lock()"
     exclusive_lock = locks.ACCESS_EXCLUSIVE
     lock_hold_advice = (
@@ -195,6 +198,14 @@ class PostgreSQL:
         """Asked of the squawk binary."""
         return squawk.is_squawk_rule(rule)
 
+    def lint_rule_names(self) -> Collection[str]:
+        """The squawk rules the gate has advice for (`squawk_advice.py`)."""
+        return squawk_advice.ADVICE.keys()
+
+    def lint_advice(self, rule: str) -> str | None:
+        """strong_migrations-style advice (`squawk_advice.py`)."""
+        return squawk_advice.ADVICE.get(rule)
+
     def stops_every_query(self, mode: str) -> bool:
         """ACCESS EXCLUSIVE, the one mode that conflicts with ACCESS SHARE (any SELECT)."""
         return mode == locks.ACCESS_EXCLUSIVE
@@ -207,9 +218,9 @@ class PostgreSQL:
         """`CREATE ROLE` if missing, grants and default privileges (`privileges.py`)."""
         privileges.prepare_app_role(connection)
 
-    def become_app_role(self, connection: Connection) -> None:
-        """`SET LOCAL ROLE`: the connection's user must be a superuser or a member of it."""
-        connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+    def acting_as_app_role(self, connection: Connection) -> AbstractContextManager[Connection]:
+        """`SET LOCAL ROLE` (`privileges.py`): the user must be a superuser or a member."""
+        return privileges.acting_as_app_role(connection)
 
     def missing_app_privileges(
         self, connection: Connection, tables: list[str]

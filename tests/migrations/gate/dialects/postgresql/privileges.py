@@ -14,9 +14,25 @@ role at the same moment, so creating it tolerates losing that race.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Connection, text
 
 from app.roles import APP_ROLE, CREATE_ROLE_IF_MISSING, TABLE_PRIVILEGES
+
+APP_PRIVILEGES_ADVICE = (
+    "the app role (items_app) must be able to SELECT, INSERT, UPDATE and DELETE in every table "
+    "and USE its sequences, and own none of them. Create tables as the migrating role "
+    "(items_owner), whose default privileges grant exactly that (`ALTER DEFAULT PRIVILEGES FOR "
+    "ROLE items_owner IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "
+    'items_app` and `... GRANT USAGE, SELECT ON SEQUENCES TO items_app`, README "Roles"); do '
+    "not REVOKE from items_app nor hand it a table (`ALTER TABLE … OWNER TO items_owner`); or "
+    "grant in the revision: `GRANT SELECT, INSERT, UPDATE, DELETE ON <table> TO items_app`. With "
+    "row-level security, add a policy for items_app (`CREATE POLICY … TO items_app USING (…) "
+    "WITH CHECK (…)`)"
+)
+"""How to fix what check 19 finds, in PostgreSQL's terms (default privileges, owners, RLS)."""
 
 _MISSING_TABLE_PRIVILEGES = text("""
 SELECT c.relname, p.privilege
@@ -60,6 +76,13 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relrowsecurity AND c.relname = ANY(:tables)
 ORDER BY 1
 """)
+
+
+@contextmanager
+def acting_as_app_role(connection: Connection) -> Iterator[Connection]:
+    """`connection` itself, as the app role until its transaction ends (`SET LOCAL ROLE`)."""
+    connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+    yield connection
 
 
 def prepare_app_role(connection: Connection) -> None:
