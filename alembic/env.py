@@ -39,7 +39,7 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Connection, Engine, create_engine, pool, text
+from sqlalchemy import Connection, Engine, Identity, create_engine, pool, text
 
 from app.models import Base
 from app.settings import (
@@ -91,12 +91,38 @@ def timeout_statements(mysql_family: bool = False) -> list[str]:
     ]
 
 
-def configure_options() -> dict[str, Any]:
-    """Options shared by offline and online mode, so the two never disagree."""
+def compare_server_default(  # noqa: PLR0917 - Alembic passes these six positionally
+    migration_context: Any,
+    inspected_column: Any,
+    metadata_column: Any,  # noqa: ARG001 - Alembic's signature
+    inspected_default: str | None,  # noqa: ARG001
+    metadata_default: Any,
+    rendered_metadata_default: str | None,  # noqa: ARG001
+) -> bool | None:
+    """Alembic's comparison of server defaults, but for one thing that is no difference.
+
+    A model's `Identity()` key is created on MariaDB (and MySQL) as `AUTO_INCREMENT`, and
+    reflected back without an `Identity`; left alone, autogenerate would propose
+    `alter_column(…, server_default=Identity())` on every run there. False: the same column;
+    None: let Alembic compare as usual.
+    """
+    mysql_family = migration_context.dialect.name in ("mariadb", "mysql")
+    if mysql_family and isinstance(metadata_default, Identity):
+        return False if inspected_column.autoincrement is True else None
+    return None
+
+
+def configure_options(mysql_family: bool = False) -> dict[str, Any]:
+    """Options shared by offline and online mode, so the two never disagree.
+
+    The server-default hook is MariaDB's only: Alembic's call of a hook reads a reflected
+    default's text, and PostgreSQL reflects an identity key's default as an `Identity`, which
+    has none (an AttributeError in every compare).
+    """
     return {
         "target_metadata": target_metadata,
         "compare_type": True,
-        "compare_server_default": True,
+        "compare_server_default": compare_server_default if mysql_family else True,
         "transaction_per_migration": True,
     }
 
@@ -120,7 +146,7 @@ def run_migrations_offline() -> None:
         url=database_url(),
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        **configure_options(),
+        **configure_options(is_mysql_family(database_url())),
     )
     for statement in timeout_statements(is_mysql_family(database_url())):
         context.execute(statement)
@@ -179,7 +205,7 @@ def _run_locked_mysql(connection: Connection) -> None:
         for statement in timeout_statements(mysql_family=True):
             connection.execute(text(statement))
         connection.commit()
-        context.configure(connection=connection, **configure_options())
+        context.configure(connection=connection, **configure_options(mysql_family=True))
         with context.begin_transaction():
             context.run_migrations()
     finally:

@@ -19,13 +19,6 @@ from tests.migrations.gate.checks.upgrade import RevisionTemplates
 
 pytestmark = pytest.mark.history
 
-# pytest-alembic's autogenerate compare sees the model's Identity() as missing on MariaDB's
-# AUTO_INCREMENT column (a reflection gap); the gate's drift check knows it (its dialect's
-# `autogenerate_noise`) and runs there.
-test_model_definitions_match_ddl = pytest.mark.postgresql_only(
-    "autogenerate reports Identity() on an AUTO_INCREMENT column as drift on MariaDB"
-)(test_model_definitions_match_ddl)
-
 
 @pytest.fixture(autouse=True)
 def _history_upgrades(project_templates: RevisionTemplates) -> None:
