@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import URL
 
+from tests.migrations.fixture_servers import fixtures, postgresql_only_fixture
 from tests.migrations.gate.checks.populated_upgrade import PopulatedUpgrade
 from tests.migrations.gate.checks.upgrade import check_upgrade
 from tests.migrations.gate.engine.edited import named_history
@@ -19,14 +20,11 @@ SELF_TEST_EXAMPLES = 15
 """Enough for a broken fixture to fail at once and a correct one to meet varied rows."""
 
 
-@pytest.mark.postgresql_only(
-    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
-)
 @pytest.mark.parametrize(
     # Not comment_formatting_edit: its revisions are AST-identical to the project's (edited.py
     # proves it), which test_walk.py already walks revision by revision.
     "name",
-    ["correct_new_column", "correct_new_table"],
+    fixtures("correct_new_column", "correct_new_table"),
 )
 def test_correct_histories_keep_generated_rows(
     gate_server: DatabaseServer, scratch_database_url: URL, name: str
@@ -40,9 +38,7 @@ def test_correct_histories_keep_generated_rows(
     )
 
 
-@pytest.mark.postgresql_only(
-    "its fixture histories are PostgreSQL SQL, its expectations PostgreSQL's words"
-)
+@postgresql_only_fixture("not_null_no_default")
 def test_not_null_column_without_default_fails_only_with_rows(
     gate_server: DatabaseServer, scratch_database_url: URL
 ) -> None:

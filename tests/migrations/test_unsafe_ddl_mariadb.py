@@ -95,6 +95,31 @@ def test_correct_online_changes_pass_without_a_waiver() -> None:
     assert all(lint.ok and not lint.waivers and not lint.findings for lint in lints)
 
 
+def test_a_not_null_column_without_default_is_reported() -> None:
+    """PostgreSQL refuses it on rows (test_populated_upgrades.py); MariaDB invents the values."""
+    assert _rules("not_null_no_default") == {
+        "a1000000beef": [],
+        "b2000000beef": ["require-explicit-default"],
+    }
+
+
+@pytest.mark.mariadb_only("MariaDB's implicit defaults are a MariaDB fact")
+def test_mariadb_fills_a_new_not_null_column_with_values_nobody_wrote(
+    scratch_database_url: URL,
+) -> None:
+    """Why require-explicit-default exists: strict mode too, the old row gets 0 and ''."""
+    engine = create_engine(scratch_database_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SET SESSION sql_mode = 'STRICT_ALL_TABLES'"))
+            connection.execute(text("CREATE TABLE t (id INT PRIMARY KEY)"))
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            connection.execute(text("ALTER TABLE t ADD COLUMN w INT NOT NULL, ADD s TEXT NOT NULL"))
+            assert connection.execute(text("SELECT w, s FROM t")).one() == (0, "")
+    finally:
+        engine.dispose()
+
+
 def test_a_check_mariadb_reads_differently_fails_each_of_its_rules() -> None:
     assert _rules("mariadb_check_parsed_differently") == {
         "mp01_tags": ["check-length-counts-bytes", "check-collation-comparison"],
@@ -147,6 +172,8 @@ def test_squawk_waivers_do_not_excuse_mariadb_findings() -> None:
         ("CREATE TABLE n (a TEXT, CHECK (OCTET_LENGTH(a) < 5))", "check-length-counts-bytes"),
         ("CREATE TABLE n (s TEXT, CHECK (s IN ('a', 'b')))", "check-collation-comparison"),
         ("SET SESSION lock_wait_timeout = 86400", "require-lock-wait-timeout"),
+        ("ALTER TABLE t ADD COLUMN w INT NOT NULL", "require-explicit-default"),
+        ("ALTER TABLE t ADD IF NOT EXISTS s VARCHAR(5) NOT NULL", "require-explicit-default"),
     ],
 )
 def test_each_rule_fires_on_its_statement(sql: str, rule: str) -> None:
@@ -164,6 +191,8 @@ def test_each_rule_fires_on_its_statement(sql: str, rule: str) -> None:
         "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0), LOCK=NONE",  # the server will refuse it
         "ALTER TABLE t ADD COLUMN n INT NULL, DROP CONSTRAINT c, DROP INDEX i",
         "ALTER TABLE t ALTER COLUMN a SET DEFAULT 3",
+        "ALTER TABLE t ADD COLUMN IF NOT EXISTS q INT NOT NULL DEFAULT 0, ALGORITHM=INSTANT",
+        "CREATE TABLE n (w INT NOT NULL)",  # a new table has no rows to fill
         "CREATE UNIQUE INDEX i ON t (a)",
         "CREATE FULLTEXT INDEX f ON t (a) LOCK=NONE",  # an explicit claim: the server refuses
         "CREATE TABLE n (a TEXT, CHECK (CHAR_LENGTH(a) < 5 AND BINARY a <> ''))",

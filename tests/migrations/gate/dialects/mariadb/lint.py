@@ -22,6 +22,9 @@ string literal or a comment is never mistaken for DDL), one statement at a time:
 - `check-collation-comparison`: a CHECK comparing a string with `=`/`<>`/`!=`/`IN` compares
   under the column's collation: MariaDB's defaults ignore case and trailing spaces (PAD SPACE),
   so `name <> ''` refuses a name of spaces on MariaDB and accepts it on PostgreSQL.
+- `require-explicit-default`: `ADD COLUMN … NOT NULL` without a DEFAULT on an existing table.
+  PostgreSQL refuses it on a table with rows; MariaDB (strict mode too, measured) fills every
+  existing row with the type's implicit default ('' or 0), data nobody wrote.
 - `require-lock-wait-timeout`: DDL runs with `lock_wait_timeout` set by `env.py` (the server's
   default is a day), and no revision changes it, or `max_statement_time`, on its own.
 
@@ -75,6 +78,20 @@ COPYING_COLUMN_WORDS = {"AUTO_INCREMENT", "STORED", "PERSISTENT"}
 """An added column with one of these is filled by copying the table."""
 SESSION_LIMITS = ("LOCK_WAIT_TIMEOUT", "INNODB_LOCK_WAIT_TIMEOUT", "MAX_STATEMENT_TIME")
 """The session variables env.py sets for every migration: a revision leaves them alone."""
+NOT_COLUMNS = {
+    "CONSTRAINT",
+    "CHECK",
+    "INDEX",
+    "KEY",
+    "UNIQUE",
+    "PRIMARY KEY",
+    "FOREIGN KEY",
+    "FULLTEXT",
+    "SPATIAL",
+    "PRIMARY",
+    "FOREIGN",
+}
+"""Words after ADD that add something other than a column."""
 COMPARISONS = {TokenType.EQ, TokenType.NEQ, TokenType.NULLSAFE_EQ}
 
 
@@ -118,6 +135,13 @@ RULES: dict[str, Rule] = {
             "utf8mb4_nopad_bin) to count case and trailing spaces, or test the characters "
             "themselves (REGEXP, CHAR_LENGTH); spell it per server with ddl_if / a branch "
             "on the dialect, as app/models.py does for the name rule"
+        ),
+    ),
+    "require-explicit-default": Rule(
+        docs=f"{DOCS}alter-table/#add-column",
+        help=(
+            "give the column the server_default existing rows should hold (a value the API "
+            "accepts), or add it nullable, backfill in batches, then make it NOT NULL"
         ),
     ),
     "require-lock-wait-timeout": Rule(
@@ -284,6 +308,36 @@ def _check_bodies(statement: Statement) -> Iterator[list[Token]]:
         yield body[1:-1]
 
 
+def _added_column_name(tokens: Sequence[Token]) -> str:
+    """The column of `ADD [COLUMN] [IF NOT EXISTS] name …`."""
+    words = _upper(tokens)
+    index = 2 if words[1:2] == ["COLUMN"] else 1
+    if words[index : index + 3] == ["IF", "NOT", "EXISTS"]:
+        index += 3
+    return tokens[index].text if index < len(tokens) else "?"
+
+
+def _implicit_default(statement: Statement, created: set[str]) -> str | None:
+    if not statement.starts("ALTER", "TABLE"):
+        return None
+    table = _table_after(statement.words(), "TABLE")
+    if table in created:
+        return None
+    for tokens in _clauses(statement.tokens[3:]):
+        words = _upper(tokens)
+        if words[0] != "ADD" or (len(words) > 1 and words[1] in NOT_COLUMNS):
+            continue
+        name = _added_column_name(tokens)
+        not_null = any(a == "NOT" and b == "NULL" for a, b in itertools.pairwise(words))
+        filled = {"DEFAULT", "AUTO_INCREMENT", "AS", "GENERATED"} & set(words)
+        if not_null and not filled:
+            return (
+                f"ADD COLUMN {name} … NOT NULL without a DEFAULT: MariaDB fills every existing "
+                f"row of {table} with the type's implicit default ('' or 0), silently"
+            )
+    return None
+
+
 def _length_counts_bytes(statement: Statement, _created: set[str]) -> str | None:
     for body in _check_bodies(statement):
         for here, after in itertools.pairwise(body):
@@ -325,6 +379,7 @@ def _sets_session_limit(statement: Statement) -> str | None:
 RULE_CHECKS: dict[str, Check] = {
     "require-online-alter": _online_alter,
     "require-online-index": _online_index,
+    "require-explicit-default": _implicit_default,
     "check-length-counts-bytes": _length_counts_bytes,
     "check-collation-comparison": _collation_comparison,
 }
