@@ -113,3 +113,17 @@ For a database that was migrated as another role before the roles existed (an em
 `.pgdata` from before least privilege): `items_owner` must own what it migrates, the version
 table included. Functions and triggers' functions are left to a DBA.
 """
+
+
+def mariadb_grant_statements(
+    database: str, owner: str = OWNER_ROLE, app: str = APP_ROLE
+) -> list[str]:
+    """MariaDB's setup, run once by an admin after `CREATE USER` for both (README, Roles).
+
+    MariaDB has no owner of a table and no default privileges: a grant on the whole database
+    is what covers tables created later, so the app's rights need no GRANT in any revision.
+    """
+    return [
+        f"GRANT ALL PRIVILEGES ON `{database}`.* TO {owner}",
+        f"GRANT {', '.join(TABLE_PRIVILEGES)} ON `{database}`.* TO {app}",
+    ]

@@ -29,7 +29,7 @@ INSUFFICIENT_PRIVILEGE = "42501"
 
 pytestmark = pytest.mark.postgresql_only(
     "PostgreSQL roles, GRANTs and SQLSTATE 42501 (app/roles.py); MariaDB's users and grants "
-    "are a later milestone of issue 10"
+    "are test_least_privilege_mariadb.py's"
 )
 
 
