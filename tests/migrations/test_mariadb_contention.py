@@ -163,3 +163,23 @@ def test_bulk_fill_fills_every_table_from_the_sequence_engine(scratch_database_u
         report = dialect_for(url).bulk_fill(connection, 25, None)
         assert report.inserted == {"widgets": 25}, report
         assert connection.scalar(text("SELECT COUNT(DISTINCT name) FROM widgets")) == 25
+
+
+def test_bulk_fill_fills_enum_and_foreign_key_columns(scratch_database_url: URL) -> None:
+    """An ENUM takes its first label, a foreign key an existing parent key (parents first)."""
+    url = scratch_database_url
+    _require_mariadb(url)
+    with connect(url) as connection:
+        connection.execute(text("CREATE TABLE kinds (id INT PRIMARY KEY)"))
+        connection.execute(
+            text(
+                "CREATE TABLE parts (id INT AUTO_INCREMENT PRIMARY KEY, "
+                "colour ENUM('red', 'it''s green') NOT NULL, "
+                "kind INT NOT NULL, FOREIGN KEY (kind) REFERENCES kinds (id))"
+            )
+        )
+        report = dialect_for(url).bulk_fill(connection, 5, None)
+        assert report.inserted == {"kinds": 5, "parts": 5}, report
+        assert not report.skipped
+        colours = connection.scalars(text("SELECT DISTINCT colour FROM parts")).all()
+        assert colours == ["red"]

@@ -16,9 +16,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.dialects.base import VERSION_TABLE, FillReport
+from tests.migrations.gate.dialects.bulk_insert import FillColumn, bulk_insert
 
 _COLUMNS = """
 SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE = 'NO',
@@ -44,29 +44,19 @@ _TIMES = {"date", "datetime", "timestamp", "time"}
 _BINARIES = {"binary", "varbinary", "blob", "tinyblob", "mediumblob", "longblob"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Column:
-    name: str
     data_type: str
     column_type: str
-    not_null: bool
-    has_default: bool
-    automatic: bool
     length: int | None
-    references: str | None
 
 
-def _quote(connection: Connection, name: str) -> str:
-    return connection.dialect.identifier_preparer.quote(name)
-
-
-def _value(connection: Connection, column: _Column) -> str | None:
+def _value(column: _Column) -> str | None:
     """An SQL expression over the row number `seq` for `column`, or None if it has none."""
-    if column.references:
-        table, _, key = column.references.partition(".")
-        return f"(SELECT {_quote(connection, key)} FROM {_quote(connection, table)} LIMIT 1)"
     kind = column.data_type.lower()
-    first_label = f"SUBSTRING_INDEX(SUBSTRING_INDEX({_literal(column.column_type)}, , 2), , -1)"
+    labels = _literal(column.column_type)  # enum('a','b'): the first label is between ' 1 and 2
+    quote_mark = _literal("'")
+    first_label = f"SUBSTRING_INDEX(SUBSTRING_INDEX({labels}, {quote_mark}, 2), {quote_mark}, -1)"
     by_type = {
         **dict.fromkeys(_NUMBERS, "seq"),
         **dict.fromkeys(_TEXTS, f"LEFT(CONCAT('row ', seq), {int(column.length or 10)})"),
@@ -88,72 +78,32 @@ def _literal(value: str) -> str:
 
 def bulk_fill(connection: Connection, rows: int, only: Collection[str] | None) -> FillReport:
     """Insert `rows` rows into every base table (or `only` those), committing each."""
-    tables: dict[str, list[_Column]] = {}
+    tables: dict[str, list[FillColumn]] = {}
     for row in connection.execute(text(_COLUMNS), {"version_table": VERSION_TABLE}):
         if only is None or row[0] in only:
+            typed = _Column(
+                data_type=str(row[2]),
+                column_type=str(row[3]),
+                length=None if row[7] is None else int(row[7]),
+            )
             tables.setdefault(str(row[0]), []).append(
-                _Column(
+                FillColumn(
                     name=str(row[1]),
-                    data_type=str(row[2]),
-                    column_type=str(row[3]),
+                    type_label=typed.column_type,
                     not_null=bool(row[4]),
-                    has_default=bool(row[5]),
-                    automatic=bool(row[6]),
-                    length=None if row[7] is None else int(row[7]),
+                    keeps_its_own=bool(row[5]) or bool(row[6]),
                     references=None if row[8] is None else str(row[8]),
+                    value=_value(typed),
                 )
             )
     connection.commit()
-    report = FillReport()
-    for table in _dependency_order(tables):
-        _fill_one(connection, table, tables[table], rows, report)
-    return report
 
+    def insert_select(table: str, names: Sequence[str], values: Sequence[str]) -> str | None:
+        if not names:
+            return None  # MariaDB has no INSERT … SELECT of a row with no column
+        return (
+            f"INSERT INTO {table} ({', '.join(names)}) "
+            f"SELECT {', '.join(values)} FROM seq_1_to_{int(rows)}"
+        )
 
-def _dependency_order(tables: dict[str, list[_Column]]) -> list[str]:
-    ordered: list[str] = []
-
-    def visit(name: str, path: Sequence[str]) -> None:
-        if name in ordered or name in path or name not in tables:
-            return
-        for column in tables[name]:
-            if column.references:
-                visit(column.references.partition(".")[0], [*path, name])
-        ordered.append(name)
-
-    for name in sorted(tables):
-        visit(name, [])
-    return ordered
-
-
-def _fill_one(
-    connection: Connection, table: str, columns: list[_Column], rows: int, report: FillReport
-) -> None:
-    names: list[str] = []
-    values: list[str] = []
-    for column in columns:
-        if column.automatic or column.has_default:
-            continue
-        value = _value(connection, column)
-        if value is None:
-            if column.not_null:
-                report.skipped[table] = f"no value for {column.name} ({column.column_type})"
-                return
-            continue
-        names.append(_quote(connection, column.name))
-        values.append(value)
-    if not names:
-        report.skipped[table] = "every column has a default or AUTO_INCREMENT"
-        return
-    statement = (
-        f"INSERT INTO {_quote(connection, table)} ({', '.join(names)}) "
-        f"SELECT {', '.join(values)} FROM seq_1_to_{int(rows)}"
-    )
-    try:
-        result = connection.execute(text(statement))
-        connection.commit()
-    except DBAPIError as error:
-        connection.rollback()
-        report.skipped[table] = str(error.orig).strip().splitlines()[0]
-        return
-    report.inserted[table] = result.rowcount
+    return bulk_insert(connection, tables, insert_select)

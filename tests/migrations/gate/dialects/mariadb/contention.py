@@ -13,14 +13,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
-from sqlalchemy import URL, create_engine, pool, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import URL, Connection, text
 
 from tests.migrations.gate.dialects.base import HeldLocks, LockMode
+from tests.migrations.gate.dialects.blocking_session import blocking_session
 
 MODES = {
     LockMode.READERS: "MDL_SHARED_READ (metadata lock of an open transaction that read the table)",
@@ -28,16 +27,13 @@ MODES = {
 }
 
 
-@contextmanager
 def held_locks(
     url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
-) -> Iterator[HeldLocks]:
+) -> AbstractContextManager[HeldLocks]:
     """Hold `mode` on `tables` from another session until the block exits (KILL after
-    `patience` seconds, setting `ended_by_watchdog`)."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    admin = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    connection = engine.connect()
-    try:
+    `patience` seconds, setting `ended_by_watchdog`; `dialects/blocking_session.py`)."""
+
+    def take(connection: Connection) -> HeldLocks:
         quote = connection.dialect.identifier_preparer.quote
         connection.execute(text("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         connection.commit()
@@ -45,25 +41,10 @@ def held_locks(
         for table in tables:
             connection.execute(text(f"SELECT 1 FROM {quote(table)} LIMIT 1{suffix}")).all()
         session = int(connection.execute(text("SELECT CONNECTION_ID()")).scalar_one())
-        held = HeldLocks(session=session, tables=tuple(tables), mode=MODES[mode])
+        return HeldLocks(session=session, tables=tuple(tables), mode=MODES[mode])
 
-        def end_blocker() -> None:
-            held.ended_by_watchdog.set()
-            with admin.connect() as other, suppress(SQLAlchemyError):
-                other.execute(text(f"KILL CONNECTION {session}"))
+    return blocking_session(url, take, _kill, patience=patience)
 
-        watchdog = threading.Timer(patience, end_blocker)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            yield held
-        finally:
-            watchdog.cancel()
-            watchdog.join()
-    finally:
-        with suppress(SQLAlchemyError):
-            connection.rollback()
-        with suppress(SQLAlchemyError):
-            connection.close()
-        engine.dispose()
-        admin.dispose()
+
+def _kill(admin: Connection, session: int) -> None:
+    admin.execute(text(f"KILL CONNECTION {session}"))

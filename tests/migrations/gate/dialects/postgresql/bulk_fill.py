@@ -10,12 +10,11 @@ referenced table, which is filled first. A table these rules cannot satisfy is r
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.dialects.base import VERSION_TABLE, FillReport
+from tests.migrations.gate.dialects.bulk_insert import FillColumn, bulk_insert
 
 _COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory,
@@ -36,101 +35,47 @@ ORDER BY c.relname, a.attnum
 """
 
 
-@dataclass
-class _Column:
-    name: str
-    type_: str
-    category: str
-    type_name: str
-    not_null: bool
-    has_default: bool
-    automatic: bool
-    references: str | None
-
-
-def _quote(connection: Connection, name: str) -> str:
-    return connection.dialect.identifier_preparer.quote(name)
-
-
-def _value(connection: Connection, column: _Column) -> str | None:
-    """An SQL expression over the row number `g` for `column`, or None if it has none."""
-    if column.references:
-        table, _, key = column.references.partition(".")
-        return f"(SELECT {_quote(connection, key)} FROM {_quote(connection, table)} LIMIT 1)"
+def _value(type_: str, category: str, type_name: str) -> str | None:
+    """An SQL expression over the row number `g` for a column, or None if it has none."""
     by_category = {
         "N": "g",
         "S": "'row ' || g",
         "B": "g % 2 = 0",
         "D": "now()",
         "T": "make_interval(secs => g)",
-        "E": f"(enum_range(NULL::{column.type_}))[1]",
+        "E": f"(enum_range(NULL::{type_}))[1]",
         "A": "'{}'",
         "I": "'10.0.0.1'",
     }
     by_type = {"uuid": "md5(g::text)::uuid", "json": "'{}'", "jsonb": "'{}'", "bytea": "'\\x00'"}
-    expression = by_type.get(column.type_name) or by_category.get(column.category)
+    expression = by_type.get(type_name) or by_category.get(category)
     if expression is None:
         return None
-    return f"CAST({expression} AS {column.type_})"
+    return f"CAST({expression} AS {type_})"
 
 
 def bulk_fill(connection: Connection, rows: int, only: Collection[str] | None) -> FillReport:
     """Insert `rows` rows into every table of `public` (or `only` those), committing each."""
-    tables: dict[str, list[_Column]] = {}
-    for row in connection.execute(text(_COLUMNS), {"version_table": VERSION_TABLE}):
-        if only is None or row[0] in only:
-            tables.setdefault(row[0], []).append(_Column(*row[1:]))
+    tables: dict[str, list[FillColumn]] = {}
+    query = connection.execute(text(_COLUMNS), {"version_table": VERSION_TABLE})
+    for table, name, type_, category, type_name, not_null, has_default, automatic, refs in query:
+        if only is None or table in only:
+            tables.setdefault(str(table), []).append(
+                FillColumn(
+                    name=str(name),
+                    type_label=str(type_),
+                    not_null=bool(not_null),
+                    keeps_its_own=bool(has_default) or bool(automatic),
+                    references=None if refs is None else str(refs),
+                    value=_value(str(type_), str(category), str(type_name)),
+                )
+            )
     connection.commit()
-    report = FillReport()
-    for table in _dependency_order(tables):
-        _fill_one(connection, table, tables[table], rows, report)
-    return report
+    series = f"generate_series(1, {int(rows)}) AS g"
 
+    def insert_select(table: str, names: Sequence[str], values: Sequence[str]) -> str:
+        if not names:  # every column fills itself: rows of defaults
+            return f"INSERT INTO {table} SELECT FROM {series}"
+        return f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(values)} FROM {series}"
 
-def _dependency_order(tables: dict[str, list[_Column]]) -> list[str]:
-    ordered: list[str] = []
-
-    def visit(name: str, path: Sequence[str]) -> None:
-        if name in ordered or name in path or name not in tables:
-            return
-        for column in tables[name]:
-            if column.references:
-                visit(column.references.partition(".")[0], [*path, name])
-        ordered.append(name)
-
-    for name in sorted(tables):
-        visit(name, [])
-    return ordered
-
-
-def _fill_one(
-    connection: Connection, table: str, columns: list[_Column], rows: int, report: FillReport
-) -> None:
-    names: list[str] = []
-    values: list[str] = []
-    for column in columns:
-        if column.automatic or column.has_default:
-            continue
-        value = _value(connection, column)
-        if value is None:
-            if column.not_null:
-                report.skipped[table] = f"no value for {column.name} ({column.type_})"
-                return
-            continue
-        names.append(_quote(connection, column.name))
-        values.append(value)
-    target = _quote(connection, table)
-    statement = (
-        f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(values)} "
-        f"FROM generate_series(1, {int(rows)}) AS g"
-        if names
-        else f"INSERT INTO {target} SELECT FROM generate_series(1, {int(rows)}) AS g"
-    )
-    try:
-        result = connection.execute(text(statement))
-        connection.commit()
-    except DBAPIError as error:
-        connection.rollback()
-        report.skipped[table] = str(error.orig).strip().splitlines()[0]
-        return
-    report.inserted[table] = result.rowcount
+    return bulk_insert(connection, tables, insert_select)

@@ -4,14 +4,14 @@ the table locks other sessions hold right now (pg_locks)."""
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
-from sqlalchemy import URL, Connection, create_engine, pool, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import URL, Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from tests.migrations.gate.dialects.base import VERSION_TABLE, HeldLocks, LockMode
+from tests.migrations.gate.dialects.blocking_session import blocking_session
 
 LOCK_NOT_AVAILABLE = "55P03"
 """SQLSTATE of "canceling statement due to lock timeout"."""
@@ -36,42 +36,24 @@ WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
 """)
 
 
-@contextmanager
 def held_locks(
     url: URL, tables: Sequence[str], mode: LockMode, *, patience: float
-) -> Iterator[HeldLocks]:
-    """`LOCK TABLE <tables> IN <mode> MODE` from another session until the block exits."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    admin = create_engine(url, poolclass=pool.NullPool)
-    connection = engine.connect()
-    try:
+) -> AbstractContextManager[HeldLocks]:
+    """`LOCK TABLE <tables> IN <mode> MODE` from another session until the block exits
+    (terminated after `patience` seconds; `dialects/blocking_session.py`)."""
+
+    def take(connection: Connection) -> HeldLocks:
         quote = connection.dialect.identifier_preparer.quote
         name = MODES[mode]
         connection.execute(text(f"LOCK TABLE {', '.join(quote(t) for t in tables)} IN {name} MODE"))
         pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
-        held = HeldLocks(session=pid, tables=tuple(tables), mode=name)
+        return HeldLocks(session=pid, tables=tuple(tables), mode=name)
 
-        def end_blocker() -> None:
-            held.ended_by_watchdog.set()
-            with admin.connect() as other:
-                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-                other.commit()
+    return blocking_session(url, take, _terminate, patience=patience)
 
-        watchdog = threading.Timer(patience, end_blocker)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            yield held
-        finally:
-            watchdog.cancel()
-            watchdog.join()
-    finally:
-        with suppress(SQLAlchemyError):
-            connection.rollback()
-        with suppress(SQLAlchemyError):
-            connection.close()
-        engine.dispose()
-        admin.dispose()
+
+def _terminate(admin: Connection, pid: int) -> None:
+    admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 def is_lock_timeout(error: BaseException | None) -> bool:
