@@ -44,7 +44,7 @@ def test_enum_left_behind_breaks_the_second_upgrade(
     assert "again after its downgrade failed" in text
     assert 'type "widget_color" already exists' in text
     assert "enum types" in text
-    assert "rows inserted: {'widgets': " in text
+    assert "rows inserted at a1000000e0e0: {'widgets': " in text
 
 
 def test_downgrade_that_only_works_on_empty_tables_fails(
@@ -60,6 +60,9 @@ def test_downgrade_that_only_works_on_empty_tables_fails(
         )
     text = str(failure.value)
     assert "downgrade b2000000d0f0 → a1000000d0f0 failed on a database holding rows" in text
+    # the rows of each side, each said once, where they went in
+    assert "rows inserted at a1000000d0f0: {'widgets': " in text
+    assert "rows inserted at b2000000d0f0: {'widgets': " in text
     said = {
         "postgresql": 'column "name" of relation "widgets" contains null values',
         "mariadb": "Data truncated for column 'name'",  # NOT NULL refused on a NULL row

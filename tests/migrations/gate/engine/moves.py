@@ -118,20 +118,21 @@ def seed_samples(connection: Connection, schema: SchemaSpec) -> Mapping[str, int
     return insert_rows(connection, schema, sample_rows(schema))
 
 
-def seed_rows(url: URL, tables_now: TablesNow) -> list[str]:
-    """Sample rows into the tables `tables_now` names at this moment; describe what went in."""
+def seed_rows(url: URL, tables_now: TablesNow, at: str) -> list[str]:
+    """Sample rows into the tables `tables_now` names at this moment (the database is at
+    revision `at`); describe what went in, and where."""
     with connect(url) as connection:
         schema = reflect_schema(connection, only=tables_now(connection))
         counts = seed_samples(connection, schema)
         connection.commit()
-    return [f"rows inserted: {dict(counts) or 'no tables'}"]
+    return [f"rows inserted at {at}: {dict(counts) or 'no tables'}"]
 
 
 def round_trip(
     history: History, url: URL, step: Step, tables_now: TablesNow, *, for_check: str
 ) -> CatalogSnapshot:
     """Sample rows in, upgrade, sample rows at the revision, downgrade; the upgraded catalog."""
-    context = seed_rows(url, tables_now)
+    context = seed_rows(url, tables_now, at=step.before)
     run_step(
         partial(history.upgrade, url, step.revision),
         check=for_check,
@@ -141,7 +142,7 @@ def round_trip(
         context=context,
     )
     upgraded = snapshot_of(url)
-    context += seed_rows(url, tables_now)
+    context += seed_rows(url, tables_now, at=step.revision)
     run_step(
         partial(history.downgrade, url, step.before),
         check=for_check,
@@ -199,6 +200,6 @@ def upgrade_on_rows(
             problem=problem,
             how_to_fix=how_to_fix,
             revision=step.revision,
-            context=[f"rows inserted: {dict(counts) or 'no tables'}"],
+            context=[f"rows inserted at {step.before}: {dict(counts) or 'no tables'}"],
         )
     return OldRelease(schema=schema, writes=writes, rows=dict(counts), locks=sampling.samples)
