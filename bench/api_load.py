@@ -15,8 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import URL, text
 
+from bench.databases import null_pool_engine, seeded_database
 from bench.loadgen import LoadGenerator, LoadResult, Request
-from bench.postgres import null_pool_engine, seeded_database
 from bench.server import PROJECT_ROOT, ServerSettings, uvicorn_process
 from bench.stats import median, percent, spread
 from tests.support.postgres import PostgresServer

@@ -22,7 +22,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import URL, Connection, Engine, event, text
 
-from bench.postgres import null_pool_engine, seed_items
+from bench.databases import null_pool_engine, seed_items
 from bench.stats import median
 from tests.support.migrations import alembic_config, upgrade
 from tests.support.postgres import PostgresServer
