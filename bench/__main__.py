@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         out(f"(total {time.monotonic() - started:.0f}s)")
         return
     with benchmark_server(arguments.database_url) as server:
-        for line in describe(server.admin_url):
+        for line in describe({"PostgreSQL": server.admin_url}):
             out(line)
         out(f"PostgreSQL from: {server.origin}")
         out("")
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
                     loop=arguments.loop or fastest.loop,
                     access_log=arguments.access_log,
                 )
-                run_api_benchmark(server, config, choose(arguments.loadgen), settings, out)
+                run_api_benchmark([server], config, choose(arguments.loadgen), settings, out)
             out("")
         if "migrations" in chosen:
             sizes = [10_000, 1_000_000] + ([10_000_000] if arguments.rows_10m else [])
