@@ -202,6 +202,7 @@ def _versus_table(
 ) -> None:
     """Every other app beside `base` (the default app on the primary database), as the median
     of per-round ratios: on a shared machine the only comparison between apps worth reading."""
+    out("")
     out(f"| endpoint | conns | server | ratio to {base} (median) | rounds |")
     out("| --- | --- | --- | --- | --- |")
     for endpoint in (ENDPOINTS[name] for name in config.endpoints):
