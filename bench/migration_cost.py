@@ -27,7 +27,7 @@ from bench.upgrade_trace import (
     BEFORE,
     QUANTITY,
     Trace,
-    is_alter,
+    probe_after_alters,
     record_statements,
     traced_upgrade,
 )
@@ -87,13 +87,14 @@ def _instrument(engine: Engine, trace: _Trace) -> None:
         if trace.backend_pid is None:
             trace.backend_pid = conn.connection.dbapi_connection.get_backend_pid()  # type: ignore[union-attr]
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        if is_alter(statement):
-            probe = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            probe.execute(_OWN_LOCKS)
-            trace.locks_after[statement] = {row[0] for row in probe.fetchall()}
-            probe.close()
+    probe_after_alters(
+        engine, _OWN_LOCKS, lambda statement, rows: _keep_locks(trace, statement, rows)
+    )
+
+
+def _keep_locks(trace: _Trace, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """The lock modes `statement` left held, as read from `pg_locks` by its own connection."""
+    trace.locks_after[statement] = {row[0] for row in rows}
 
 
 def _watch(url: URL, trace: _Trace, seen: set[str], stop: threading.Event) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Engine
 
 from bench.databases import null_pool_engine, seeded_database
 from bench.stats import median
@@ -28,7 +28,7 @@ from bench.upgrade_trace import (
     INNODB_TABLE_ID,
     QUANTITY,
     Trace,
-    is_alter,
+    probe_after_alters,
     record_statements,
     traced_upgrade,
 )
@@ -62,15 +62,14 @@ def short(statement: str) -> str:
 def _instrument(engine: Engine, trace: _Trace) -> None:
     """Time every statement; after each ALTER, read the table id on the same connection."""
     record_statements(engine, trace)
+    probe_after_alters(
+        engine, INNODB_TABLE_ID, lambda statement, rows: _keep_id(trace, statement, rows)
+    )
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        if is_alter(statement):
-            probe = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            probe.execute(INNODB_TABLE_ID)
-            row = probe.fetchone()
-            trace.table_id_after[statement] = int(row[0]) if row else -1
-            probe.close()
+
+def _keep_id(trace: _Trace, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """`items`' table id right after `statement`: a change means this statement copied it."""
+    trace.table_id_after[statement] = int(rows[0][0])
 
 
 def measure_once(server: MariaDBServer, rows: int) -> StatementCosts:

@@ -91,6 +91,27 @@ def record_statements(engine: Engine, trace: Trace) -> None:
         trace.statements.append((statement, trace.started.pop(id(cursor), ended), ended))
 
 
+def probe_after_alters(
+    engine: Engine, query: str, keep: Callable[[str, list[tuple[Any, ...]]], None]
+) -> None:
+    """After each ALTER, run `query` on the migration's own DBAPI connection and hand its rows,
+    with the statement, to `keep`.
+
+    The raw cursor runs inside the migration's transaction (it sees its locks) and is neither
+    traced nor timed. Register after `record_statements`, so the statement's time excludes it.
+    """
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if is_alter(statement):
+            probe = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                probe.execute(query)
+                keep(statement, list(probe.fetchall()))
+            finally:
+                probe.close()
+
+
 def traced_upgrade(
     engine: Engine, instrument: Callable[[Engine], None], revision: str = QUANTITY
 ) -> UpgradeRun:
