@@ -33,7 +33,7 @@ def install(
 
     `--locked` refuses a lock that no longer matches `pyproject.toml` (run `nox -s relock`);
     the sync is exact, so a package the lock does not select is removed from the environment.
-    Sessions that may talk to MariaDB (tests, serve, alembic) pass `extras=SERVER_EXTRAS`.
+    Sessions that may talk to MariaDB (tests, bench, serve, alembic) pass `extras=SERVER_EXTRAS`.
     """
     selection = (
         [
@@ -120,8 +120,10 @@ def sql(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks, as side-by-side ratios (`nox -s bench -- --quick` for a short smoke run)."""
-    install(session, "bench")
+    """Benchmarks, as side-by-side ratios (`nox -s bench -- --quick` for a short smoke run).
+
+    `-- --only mariadb-api,mariadb-migrations` reaches MariaDB, hence the MariaDB extra."""
+    install(session, "bench", extras=SERVER_EXTRAS)
     session.run("python", "-m", "bench", *session.posargs)
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
 from sqlalchemy import URL, create_engine, pool, text
+
+from app.settings import is_mysql_family
 
 PACKAGES = (
     "fastapi",
@@ -16,6 +19,7 @@ PACKAGES = (
     "sqlalchemy",
     "psycopg2-binary",
     "psycopg",
+    "pymysql",
     "uvicorn",
     "uvloop",
     "httptools",
@@ -57,22 +61,25 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def postgres_version(admin_url: URL) -> str:
-    """`SHOW server_version` on the benchmark server."""
+def server_version(admin_url: URL) -> str:
+    """The version string of the server at `admin_url`, PostgreSQL or MariaDB."""
+    query = "SELECT VERSION()" if is_mysql_family(admin_url) else "SHOW server_version"
     engine = create_engine(admin_url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
-            return str(connection.execute(text("SHOW server_version")).scalar_one())
+            return str(connection.execute(text(query)).scalar_one())
     finally:
         engine.dispose()
 
 
-def describe(admin_url: URL) -> list[str]:
-    """Lines describing the machine and the software, printed at the top of every run."""
+def describe(servers: Mapping[str, URL]) -> list[str]:
+    """Lines describing the machine and the software, printed at the top of every run;
+    `servers` maps a server's kind ("PostgreSQL", "MariaDB") to its admin URL."""
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     versions = package_versions()
+    databases = "".join(f", {kind} {server_version(url)}" for kind, url in servers.items())
     return [
         f"machine: {os.cpu_count()} CPUs ({cpu_model()}), {memory_gib()}, load average {load}",
-        f"python {platform.python_version()}, PostgreSQL {postgres_version(admin_url)}",
+        f"python {platform.python_version()}{databases}",
         "packages: " + ", ".join(f"{name} {version}" for name, version in versions.items()),
     ]

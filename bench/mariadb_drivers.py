@@ -1,6 +1,6 @@
 """Which MariaDB driver: PyMySQL against mysql-connector-python, side by side in one run.
 
-`python -m bench --only mariadb-drivers` (`--mariadb-url`, default mysql://root@127.0.0.1:3306/)
+`python -m bench --only mariadb-drivers` (`--mariadb-url`, default mariadb://root@127.0.0.1:3306/)
 measures, through SQLAlchemy's pooled engine as the app would use it, the three statements the
 items API runs most: a single-row `INSERT … RETURNING`, a primary-key `SELECT`, and a page of 100
 rows. Drivers
@@ -40,7 +40,6 @@ from sqlalchemy.exc import DBAPIError
 from bench.stats import median
 
 DRIVERS = ("pymysql", "mysqlconnector")
-DEFAULT_URL = "mysql://root@127.0.0.1:3306/"
 OPERATIONS_PER_ROUND = 300
 PAGE_SIZE = 100
 

@@ -19,16 +19,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from alembic import command
 from sqlalchemy import URL, Connection, Engine, event, text
 
-from bench.postgres import null_pool_engine, seed_items
+from bench.databases import null_pool_engine, seed_items
 from bench.stats import median
-from tests.support.migrations import alembic_config, upgrade
+from bench.upgrade_trace import (
+    BEFORE,
+    QUANTITY,
+    Trace,
+    probe_after_alters,
+    record_statements,
+    traced_upgrade,
+)
+from tests.support.migrations import upgrade
 from tests.support.postgres import PostgresServer
 
-BEFORE = "3c1d9e4a7b20"
-QUANTITY = "9a4f2e61c8d5"
 LOCK_STRENGTH = (
     "AccessShareLock",
     "RowShareLock",
@@ -46,13 +51,11 @@ _OWN_LOCKS = (
 
 
 @dataclass
-class _Trace:
+class _Trace(Trace):
     """Statements the migration ran, with start and end times, and the locks they held."""
 
-    statements: list[tuple[str, float, float]] = field(default_factory=list)
     locks_after: dict[str, set[str]] = field(default_factory=dict)
     backend_pid: int | None = None
-    started: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,22 +80,21 @@ def strongest(modes: frozenset[str] | set[str]) -> str:
 
 def _instrument(engine: Engine, trace: _Trace) -> None:
     """Record every statement's timing and, inside a transaction, the locks held after it."""
+    record_statements(engine, trace)
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _before(conn: Connection, cursor: Any, *_: Any) -> None:
+    def _before(conn: Connection, *_: Any) -> None:
         if trace.backend_pid is None:
             trace.backend_pid = conn.connection.dbapi_connection.get_backend_pid()  # type: ignore[union-attr]
-        trace.started[id(cursor)] = time.perf_counter()
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
-        ended = time.perf_counter()
-        trace.statements.append((statement, trace.started.pop(id(cursor), ended), ended))
-        if statement.lstrip().upper().startswith("ALTER TABLE"):
-            probe = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            probe.execute(_OWN_LOCKS)
-            trace.locks_after[statement] = {row[0] for row in probe.fetchall()}
-            probe.close()
+    probe_after_alters(
+        engine, _OWN_LOCKS, lambda statement, rows: _keep_locks(trace, statement, rows)
+    )
+
+
+def _keep_locks(trace: _Trace, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """The lock modes `statement` left held, as read from `pg_locks` by its own connection."""
+    trace.locks_after[statement] = {row[0] for row in rows}
 
 
 def _watch(url: URL, trace: _Trace, seen: set[str], stop: threading.Event) -> None:
@@ -113,38 +115,24 @@ def _watch(url: URL, trace: _Trace, seen: set[str], stop: threading.Event) -> No
         engine.dispose()
 
 
-def _relfilenode(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                text("SELECT relfilenode FROM pg_class WHERE oid = 'items'::regclass")
-            ).scalar_one()
-        )
-
-
 def measure_once(server: PostgresServer, template: str, rows: int) -> MigrationCost:
     """Copy the seeded template, run the revision on the copy, read the trace."""
     with server.temporary_database("bench_migration", template=template) as url:
         engine = null_pool_engine(url)
         try:
-            before = _relfilenode(engine)
             trace = _Trace()
-            _instrument(engine, trace)
             seen: set[str] = set()
             stop = threading.Event()
             watcher = threading.Thread(target=_watch, args=(url, trace, seen, stop), daemon=True)
             watcher.start()
-            config = alembic_config(url)
-            config.attributes["connection"] = engine
-            started = time.perf_counter()
-            command.upgrade(config, QUANTITY)
-            upgrade_seconds = time.perf_counter() - started
-            stop.set()
-            watcher.join(timeout=10)
-            after = _relfilenode(engine)
+            try:
+                run = traced_upgrade(engine, lambda engine: _instrument(engine, trace))
+            finally:
+                stop.set()
+                watcher.join(timeout=10)
         finally:
             engine.dispose()
-    alters = [entry for entry in trace.statements if "ALTER TABLE" in entry[0].upper()]
+    alters = trace.alters()
     ddl = [entry for entry in alters if "VALIDATE" not in entry[0].upper()]
     validate = [entry for entry in alters if "VALIDATE" in entry[0].upper()]
     if not ddl or not validate:
@@ -159,8 +147,8 @@ def measure_once(server: PostgresServer, template: str, rows: int) -> MigrationC
         # autocommit_block() issues just before VALIDATE starts: an upper bound, by design.
         exclusive_lock_seconds=validate[0][1] - ddl[0][1],
         validate_seconds=sum(end - start for _, start, end in validate),
-        upgrade_seconds=upgrade_seconds,
-        rewritten=before != after,
+        upgrade_seconds=run.seconds,
+        rewritten=run.rebuilt,
         locks_in_transaction=frozenset(in_transaction),
         locks_seen_by_watcher=frozenset(seen),
     )
