@@ -100,7 +100,13 @@ def upgrade_under_lock(
             problem=f"upgrading to {step.revision} next to {held_by} failed, but not by timing out",
             revision=step.revision,
             details=database_error_lines(result.error),
-            how_to_fix="fix the error first; the upgrade check reports it without contention",
+            how_to_fix=(
+                "the error is the revision's own, not the held lock's (a lock that is waited "
+                "for too long gives a lock timeout): make upgrade() work on the database it "
+                "meets, rows included, then this check judges its lock. Without contention the "
+                "upgrade check runs it on an empty database, populated-upgrade on one holding "
+                "rows (as this one may)"
+            ),
         )
     if result.elapsed > give_up_within:
         raise GateFailure(
