@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -54,53 +55,6 @@ def test_the_sampler_sees_a_lock_another_session_holds_and_for_how_long(
     assert held is not None
     # A lower bound, short by up to an interval at each end: loose, the machine may be busy.
     assert 150 <= held <= 600, samples
-
-
-@on_postgresql
-def test_a_long_undeclared_hold_fails_naming_table_time_budget_and_fix(
-    postgres_server: PostgresServer, scratch_database_url: URL
-) -> None:
-    with pytest.raises(GateFailure) as raised:
-        walk_history(
-            fixture_history("lock_held_too_long"),
-            postgres_server,
-            [LockHolds()],
-            scratch=scratch_database_url,
-        )
-    failure = raised.value
-    message = str(failure)
-    assert (failure.check, failure.revision) == ("lock-holds", "1c000000dead"), message
-    assert "held ACCESS EXCLUSIVE on widgets for" in failure.problem
-    assert "over the 250 ms budget" in failure.problem
-    held = int(failure.problem.split(" for ")[1].split(" ms")[0])
-    assert 250 < held < 1500, message  # pg_sleep(0.5) under the lock
-    assert "access-exclusive-budget-ms" in message
-    assert 'holds_access_exclusive = {"widgets": ' in failure.how_to_fix
-    assert "CONCURRENTLY" in failure.how_to_fix
-    assert any(line.startswith("  widgets ACCESS EXCLUSIVE") for line in failure.details)
-
-
-@on_postgresql
-def test_a_declared_long_hold_passes_and_is_recorded(
-    postgres_server: PostgresServer, scratch_database_url: URL
-) -> None:
-    reports = walk_history(
-        fixture_history("declared_lock_hold"),
-        postgres_server,
-        [LockHolds()],
-        scratch=scratch_database_url,
-    )
-    outcome = reports[-1].observed(LockHolds.name, LockHoldsOutcome)
-    assert outcome is not None
-    assert outcome.budget_ms == DEFAULT_LOCK_BUDGET_MS
-    exclusive = [h for h in outcome.holds if (h.table, h.mode) == ("widgets", "ACCESS EXCLUSIVE")]
-    assert len(exclusive) == 1, outcome
-    assert exclusive[0].ms > 250
-    assert "declared: widgets is a small lookup table" in exclusive[0].note
-    # The first step has no table with rows before it, so nothing it locks is judged.
-    first = reports[0].observed(LockHolds.name, LockHoldsOutcome)
-    assert first is not None
-    assert all("over" not in hold.note for hold in first.holds)
 
 
 @on_postgresql
@@ -248,43 +202,88 @@ def test_the_mariadb_sampler_sees_lock_tables_write_and_for_how_long(
     assert 150 <= held <= 600, samples
 
 
-@on_mariadb
-def test_a_long_metadata_lock_on_mariadb_fails_naming_mode_table_and_fix(
-    gate_server: DatabaseServer, scratch_database_url: URL
+@dataclass(frozen=True)
+class LongHold:
+    """A server's fixture of a revision that holds a blocking lock too long, and its words."""
+
+    fixture: str
+    declared_fixture: str
+    revision: str
+    mode: str
+    advice: str
+    """What the how-to-fix must say on this server."""
+    foreign_advice: str
+    """What it must not say: the other server's advice."""
+
+
+LONG_HOLDS = [
+    pytest.param(
+        LongHold(
+            "lock_held_too_long",
+            "declared_lock_hold",
+            "1c000000dead",
+            "ACCESS EXCLUSIVE",  # pg_sleep(0.5) under the lock
+            advice="CONCURRENTLY",
+            foreign_advice="LOCK TABLES",
+        ),
+        marks=on_postgresql,
+        id="postgresql",
+    ),
+    pytest.param(
+        LongHold(
+            "mariadb_lock_held_too_long",
+            "mariadb_declared_lock_hold",
+            "b2000000b10c",
+            "MDL_SHARED_NO_READ_WRITE",  # SLEEP(0.5) under LOCK TABLES … WRITE
+            advice="LOCK TABLES",
+            foreign_advice="CONCURRENTLY",
+        ),
+        marks=on_mariadb,
+        id="mariadb",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", LONG_HOLDS)
+def test_a_long_undeclared_hold_fails_naming_mode_table_time_budget_and_fix(
+    gate_server: DatabaseServer, scratch_database_url: URL, case: LongHold
 ) -> None:
     with pytest.raises(GateFailure) as raised:
         walk_history(
-            fixture_history("mariadb_lock_held_too_long"),
-            gate_server,
-            [LockHolds()],
-            scratch=scratch_database_url,
+            fixture_history(case.fixture), gate_server, [LockHolds()], scratch=scratch_database_url
         )
     failure = raised.value
     message = str(failure)
-    assert (failure.check, failure.revision) == ("lock-holds", "b2000000b10c"), message
-    assert "held MDL_SHARED_NO_READ_WRITE on widgets for" in failure.problem
+    assert (failure.check, failure.revision) == ("lock-holds", case.revision), message
+    assert f"held {case.mode} on widgets for" in failure.problem
+    assert "over the 250 ms budget" in failure.problem
     held = int(failure.problem.split(" for ")[1].split(" ms")[0])
-    assert 250 < held < 1500, message  # SLEEP(0.5) under LOCK TABLES
-    assert "LOCK TABLES" in failure.how_to_fix
+    assert 250 < held < 1500, message
+    assert "access-exclusive-budget-ms" in message
     assert 'holds_access_exclusive = {"widgets": ' in failure.how_to_fix
-    assert "CONCURRENTLY" not in failure.how_to_fix  # PostgreSQL's advice, not MariaDB's
+    assert case.advice in failure.how_to_fix
+    assert case.foreign_advice not in failure.how_to_fix
+    assert any(line.startswith(f"  widgets {case.mode}") for line in failure.details)
 
 
-@on_mariadb
-def test_a_declared_long_metadata_lock_on_mariadb_passes_and_is_recorded(
-    gate_server: DatabaseServer, scratch_database_url: URL
+@pytest.mark.parametrize("case", LONG_HOLDS)
+def test_a_declared_long_hold_passes_and_is_recorded(
+    gate_server: DatabaseServer, scratch_database_url: URL, case: LongHold
 ) -> None:
     reports = walk_history(
-        fixture_history("mariadb_declared_lock_hold"),
+        fixture_history(case.declared_fixture),
         gate_server,
         [LockHolds()],
         scratch=scratch_database_url,
     )
     outcome = reports[-1].observed(LockHolds.name, LockHoldsOutcome)
     assert outcome is not None
-    held = [
-        h for h in outcome.holds if (h.table, h.mode) == ("widgets", "MDL_SHARED_NO_READ_WRITE")
-    ]
+    assert outcome.budget_ms == DEFAULT_LOCK_BUDGET_MS
+    held = [h for h in outcome.holds if (h.table, h.mode) == ("widgets", case.mode)]
     assert len(held) == 1, outcome
     assert held[0].ms > 250
     assert "declared: widgets is a small lookup table" in held[0].note
+    # The first step has no table with rows before it, so nothing it locks is judged.
+    first = reports[0].observed(LockHolds.name, LockHoldsOutcome)
+    assert first is not None
+    assert all("over" not in hold.note for hold in first.holds)
