@@ -46,9 +46,13 @@ _FOREIGN_KEYS = text(
     "SELECT TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
     "WHERE CONSTRAINT_SCHEMA = DATABASE()"
 )
+# AUTO_INCREMENT keys, and columns defaulting to a SEQUENCE's NEXTVAL(): InnoDB moves an
+# AUTO_INCREMENT past the rows by itself, a sequence stays where it is (measured).
 _GENERATED_KEYS = text(
-    "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
-    "WHERE TABLE_SCHEMA = DATABASE() AND EXTRA LIKE '%auto_increment%' ORDER BY 1, 2"
+    "SELECT TABLE_NAME, COLUMN_NAME, IF(EXTRA LIKE '%auto_increment%', 'auto_increment', "
+    "COLUMN_DEFAULT) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+    "AND (EXTRA LIKE '%auto_increment%' OR LOWER(COLUMN_DEFAULT) LIKE 'nextval(%') "
+    "ORDER BY 1, 2"
 )
 _OBJECTS = text("""
 SELECT 'VIEW', TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()
@@ -192,11 +196,11 @@ class MariaDB:
         return [(int(pid), bool(waits), str(query)) for pid, waits, query in rows]
 
     def generated_keys(self, connection: Connection, tables: Collection[str]) -> list[GeneratedKey]:
-        """AUTO_INCREMENT columns of `tables` (MariaDB's serial keys)."""
+        """AUTO_INCREMENT columns of `tables`, and those defaulting to `NEXTVAL(sequence)`."""
         rows = connection.execute(_GENERATED_KEYS)
         return [
-            GeneratedKey(table=str(t), column=str(c), how="auto_increment")
-            for t, c in rows
+            GeneratedKey(table=str(t), column=str(c), how=str(how))
+            for t, c, how in rows
             if t in tables
         ]
 
