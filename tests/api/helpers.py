@@ -39,3 +39,18 @@ def seed(connection: Connection, items: Iterable[Mapping[str, Any]]) -> list[int
 def assert_not_server_error(response: Response, request: str) -> None:
     """A 5xx is always a bug; show what was sent and what came back."""
     assert response.status_code < 500, f"{request} -> {response.status_code} {response.text[:500]}"
+
+
+def assert_crud_round_trip(client: TestClient) -> None:
+    """Create, read, list, update and delete one item through the API, each as it must answer:
+    what an app that may only use rows has to be able to do (the least-privilege tests)."""
+    created = client.post("/items", json={"name": "Blue mug", "price": 9.5})
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    assert client.get(location).json()["name"] == "Blue mug"
+    assert client.get("/items").status_code == 200
+    updated = client.put(location, json={"quantity": 3})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["quantity"] == 3
+    assert client.delete(location).status_code == 204
+    assert client.get(location).status_code == 404

@@ -251,17 +251,24 @@ def _pairs(words: Sequence[str]) -> set[tuple[str, str]]:
     return {(words[i], words[i + 2]) for i in range(len(words) - 2) if words[i + 1] == "="}
 
 
+def _lock_clauses(words: Sequence[str]) -> tuple[bool, str]:
+    """Whether the statement claims an online way (the server then refuses rather than
+    blocks), and the blocking `ALGORITHM=`/`LOCK=` clauses it asks for ('' if none)."""
+    clauses = _pairs(words)
+    asked = sorted(f"{name}={value}" for name, value in clauses & BLOCKING_CLAUSES)
+    return bool(clauses & ONLINE_CLAUSES), ", ".join(asked)
+
+
 def _online_alter(statement: Statement, created: set[str]) -> str | None:
     words = statement.words()
     if not statement.starts("ALTER", "TABLE"):
         return None
     table = _table_after(words, "TABLE")
-    clauses = _pairs(words)
-    if table in created or clauses & ONLINE_CLAUSES:
+    online, asked = _lock_clauses(words)
+    if table in created or online:
         return None
-    asked = sorted(f"{name}={value}" for name, value in clauses & BLOCKING_CLAUSES)
     if asked:
-        return f"ALTER TABLE {table} asks for {', '.join(asked)}: writes to {table} wait meanwhile"
+        return f"ALTER TABLE {table} asks for {asked}: writes to {table} wait meanwhile"
     operations = _clauses(statement.tokens[3:])
     reasons = [r for op in operations if (r := _blocking_operation(op)) is not None]
     if not reasons:
@@ -277,12 +284,11 @@ def _online_index(statement: Statement, created: set[str]) -> str | None:
     if words[:1] != ["CREATE"] or "INDEX" not in words[:4] or "ON" not in words:
         return None
     table = _table_after(words, "ON")
-    clauses = _pairs(words)
-    if table in created or clauses & ONLINE_CLAUSES:
+    online, asked = _lock_clauses(words)
+    if table in created or online:
         return None
-    asked = sorted(f"{name}={value}" for name, value in clauses & BLOCKING_CLAUSES)
     if asked:
-        return f"CREATE INDEX on {table} asks for {', '.join(asked)}: writes wait while it builds"
+        return f"CREATE INDEX on {table} asks for {asked}: writes wait while it builds"
     kind = next((word for word in words[1:3] if word in ("FULLTEXT", "SPATIAL")), None)
     if kind is None:
         return None  # InnoDB builds a B-tree index in place, writes going on
